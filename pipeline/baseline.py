@@ -1,0 +1,55 @@
+"""Stage `baseline`: TF-IDF + logistic regression over the same vocabulary size and tokens.
+
+It gives the RNN's test accuracy a reference point: its metrics file has the same keys, so
+`dvc metrics diff` shows both side by side.
+"""
+
+import logging
+
+import pyarrow.parquet as pq
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from pipeline import params, paths
+from pipeline.errors import run
+from pipeline.files import require
+from pipeline.metrics import write_scores
+from pipeline.tokenize import text_to_words
+
+log = logging.getLogger("baseline")
+
+
+def build_baseline(max_features: int, ngram_max: int, c: float):
+    """Words split exactly as the RNN's tokenizer splits them, keeping the max_features most frequent."""
+    return make_pipeline(
+        TfidfVectorizer(
+            tokenizer=text_to_words,
+            lowercase=False,  # text_to_words lower-cases
+            token_pattern=None,
+            max_features=max_features,
+            ngram_range=(1, ngram_max),
+            sublinear_tf=True,
+        ),
+        LogisticRegression(C=c, max_iter=1000),
+    )
+
+
+def main() -> None:
+    p = params.load()
+    settings = p["baseline"]
+    # Keras' Tokenizer(num_words) keeps num_words - 1 words; the same count here by default.
+    max_features = settings["max_features"] or p["tokenize"]["num_words"] - 1
+    train, test = (
+        pq.read_table(require(paths.split_file(paths.PREPARED, split, ".parquet"))) for split in paths.SPLITS
+    )
+    model = build_baseline(max_features, settings["ngram_max"], settings["C"])
+    model.fit(train.column("text").to_pylist(), train.column("label").to_numpy())
+    proba = model.predict_proba(test.column("text").to_pylist())[:, 1]
+    y = test.column("label").to_numpy().astype(int)
+    scores = write_scores(paths.BASELINE_METRICS, paths.PLOTS / "baseline", y, proba, p["evaluate"]["threshold"])
+    log.info("test: %s", scores)
+
+
+if __name__ == "__main__":
+    run(main)

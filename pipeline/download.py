@@ -1,0 +1,155 @@
+"""Stage `download`: fetch aclImdb_v1.tar.gz into data/raw/, verified before it is renamed into place.
+
+Offline route: IMDB_ARCHIVE=/path/to/archive (or a local path or file:// URL in data.url)
+takes the archive from disk. A repacked mirror is accepted when its labelled reviews match
+data.reviews_sha256, although its bytes differ from data.sha256.
+"""
+
+import hashlib
+import http.client
+import logging
+import os
+import shutil
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from tqdm import tqdm
+
+from pipeline import params, paths
+from pipeline.archive import reviews_digest
+from pipeline.errors import PipelineError, run
+from pipeline.files import atomic_path
+
+log = logging.getLogger("download")
+
+ENV_ARCHIVE = "IMDB_ARCHIVE"
+CHUNK = 1 << 20
+OFFLINE_HINT = (
+    f"offline? set {ENV_ARCHIVE}=/path/to/aclImdb_v1.tar.gz, or data.url to a local path"
+)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def local_source(url: str) -> Path | None:
+    """The file a file:// URL or plain path names; None for a remote URL."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme == "file":
+        return Path(urllib.request.url2pathname(parsed.path))
+    if parsed.scheme in ("http", "https", "ftp"):
+        return None
+    return Path(url)
+
+
+def fetch_http(url: str, part: Path, timeout: float, retries: int) -> None:
+    """Download `url` into `part`, resuming what an earlier attempt or run left there."""
+    error: Exception | None = None
+    for attempt in range(retries + 1):
+        if attempt:
+            delay = min(2.0 ** (attempt - 1), 30.0)
+            log.warning("attempt %d failed (%s); retrying in %.0f s", attempt, error, delay)
+            time.sleep(delay)
+        offset = part.stat().st_size if part.exists() else 0
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        try:
+            with urllib.request.urlopen(
+                urllib.request.Request(url, headers=headers), timeout=timeout
+            ) as response:
+                if offset and response.status != 206:
+                    offset = 0  # the server ignored the range: start again
+                elif offset:
+                    log.info("resuming %s at byte %d", url, offset)
+                length = response.headers.get("Content-Length")
+                total = offset + int(length) if length else None
+                with (
+                    part.open("ab" if offset else "wb") as out,
+                    tqdm(
+                        total=total, initial=offset, unit="B", unit_scale=True,
+                        desc=part.name, disable=None,
+                    ) as bar,
+                ):
+                    while chunk := response.read(CHUNK):
+                        out.write(chunk)
+                        bar.update(len(chunk))
+            if total is not None and part.stat().st_size != total:
+                raise http.client.IncompleteRead(b"", total - part.stat().st_size)
+            return
+        except urllib.error.HTTPError as http_error:
+            if http_error.code == 416 and offset:
+                return  # nothing left to fetch: the digest check decides
+            if http_error.code < 500:
+                raise PipelineError(f"cannot download {url}: HTTP {http_error.code} {http_error.reason}") from None
+            error = http_error
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as net_error:
+            error = net_error
+    raise PipelineError(f"cannot download {url}: {error}; {OFFLINE_HINT}")
+
+
+def verify(path: Path, sha256: str, reviews_sha256: str, source: str) -> str:
+    """Accept the archive or raise; return which check passed, for the log."""
+    if not sha256:
+        log.warning(
+            "!!! data.sha256 is empty: %s is NOT verified; any archive of the aclImdb layout is used",
+            source,
+        )
+        return "no check (data.sha256 is empty)"
+    actual = file_sha256(path)
+    if actual == sha256:
+        return "archive sha256 matches data.sha256"
+    if not reviews_sha256:
+        raise PipelineError(f"{source}: sha256 mismatch: expected {sha256}, got {actual}")
+    reviews = reviews_digest(path)
+    if reviews == reviews_sha256:
+        return (
+            "archive bytes differ from data.sha256 (a repacked mirror), "
+            "but its labelled reviews match data.reviews_sha256"
+        )
+    raise PipelineError(
+        f"{source}: sha256 mismatch: expected {sha256}, got {actual}; "
+        f"reviews digest {reviews} does not match data.reviews_sha256 {reviews_sha256} either"
+    )
+
+
+def download(data: dict, output: Path, archive_override: str | None) -> str:
+    """Place the verified archive at `output`; return the check that passed."""
+    source = archive_override or data["url"]
+    local = local_source(source)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if local is not None:
+        if not local.is_file():
+            raise PipelineError(f"{local}: archive not found")
+        with atomic_path(output) as tmp:
+            shutil.copyfile(local, tmp)
+            check = verify(tmp, data["sha256"], data["reviews_sha256"], str(local))
+        return check
+    part = output.with_name(output.name + ".part")
+    fetch_http(source, part, data["timeout"], data["retries"])
+    try:
+        check = verify(part, data["sha256"], data["reviews_sha256"], source)
+    except PipelineError:
+        part.unlink(missing_ok=True)  # a wrong file must not be resumed
+        raise
+    os.replace(part, output)
+    return check
+
+
+def main() -> None:
+    data = params.load()["data"]
+    override = os.environ.get(ENV_ARCHIVE) or None
+    if override:
+        log.info("%s is set: taking the archive from %s", ENV_ARCHIVE, override)
+    check = download(data, paths.ARCHIVE, override)
+    log.info("%s ready: %s", paths.ARCHIVE, check)
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,33 @@
+"""One-line errors for users' mistakes; tracebacks only when PIPELINE_DEBUG=1."""
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+
+class PipelineError(Exception):
+    """A failure the user can act on: bad input, bad parameter, missing file, no network."""
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("PIPELINE_DEBUG", "") not in ("", "0")
+
+
+def run(main: Callable[[], None]) -> None:
+    """Run a stage's main(): log to stderr, turn a PipelineError into one line and exit 1."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug_enabled() else logging.INFO,
+        format="%(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        main()
+    except PipelineError as error:
+        if debug_enabled():
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)

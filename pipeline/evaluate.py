@@ -1,0 +1,85 @@
+"""Stage `evaluate`: score the trained model on the 25,000 test reviews.
+
+Besides the metrics, it tells where the model fails: accuracy by star rating and by review
+length before truncation, and the reviews it gets most confidently wrong.
+"""
+
+import logging
+
+from pipeline.model import keras  # noqa: I001  (sets TF's log level first)
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from pipeline import figures, params, paths
+from pipeline.errors import PipelineError, run
+from pipeline.files import load_npz, require
+from pipeline.metrics import WORDS, accuracy_by, write_csv, write_scores
+
+log = logging.getLogger("evaluate")
+
+LENGTH_EDGES = (50, 100, 150, 200, 300, 400, 600, 1000)  # tokens before truncation
+
+
+def length_names() -> dict[int, str]:
+    lows = (0, *LENGTH_EDGES)
+    names = {i: f"{low}-{high - 1}" for i, (low, high) in enumerate(zip(lows, LENGTH_EDGES))}
+    names[len(LENGTH_EDGES)] = f"{LENGTH_EDGES[-1]}+"
+    return names
+
+
+def review_rows(indices: np.ndarray, test: dict, proba: np.ndarray, predicted: np.ndarray, texts: list[str]) -> list[dict]:
+    return [
+        {
+            "id": int(test["id"][i]),
+            "stars": int(test["stars"][i]),
+            "true": WORDS[int(test["y"][i])],
+            "predicted": WORDS[int(predicted[i])],
+            "probability": round(float(proba[i]), 4),
+            "tokens": int(test["length"][i]),
+            "text": texts[i],
+        }
+        for i in indices
+    ]
+
+
+def confident_errors(y: np.ndarray, proba: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n negatives scored most positive, then the n positives scored most negative."""
+    negatives, positives = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
+    false_pos = negatives[np.argsort(-proba[negatives], kind="stable")][:n]
+    false_neg = positives[np.argsort(proba[positives], kind="stable")][:n]
+    return np.concatenate([false_pos, false_neg])
+
+
+def main() -> None:
+    settings = params.load()["evaluate"]
+    test = load_npz(require(paths.split_file(paths.PADDED, "test", ".npz")))
+    prepared = pq.read_table(require(paths.split_file(paths.PREPARED, "test", ".parquet")))
+    if not np.array_equal(prepared.column("id").to_numpy(), test["id"]):
+        raise PipelineError("data/padded/test.npz and data/prepared/test.parquet disagree: run `dvc repro`")
+    model = keras.saving.load_model(require(paths.MODEL))
+
+    proba = model.predict(test["x"], batch_size=1000, verbose=0).ravel()
+    y = test["y"].astype(int)
+    predicted = (proba >= settings["threshold"]).astype(int)
+    correct = predicted == y
+    plots = paths.PLOTS / "model"
+    scores = write_scores(paths.METRICS, plots, y, proba, settings["threshold"])
+    log.info("test: %s", scores)
+
+    write_csv(plots / "confusion.csv", [{"actual": WORDS[a], "predicted": WORDS[p]} for a, p in zip(y, predicted)])
+    write_csv(plots / "stars.csv", accuracy_by(test["stars"], correct, "stars"))
+    bins = np.digitize(test["length"], LENGTH_EDGES)
+    write_csv(plots / "length.csv", accuracy_by(bins, correct, "tokens", length_names()))
+
+    texts = prepared.column("text").to_pylist()
+    rng = np.random.default_rng(settings["seed"])
+    sample = rng.choice(len(y), min(settings["samples"], len(y)), replace=False)
+    write_csv(paths.PREDICTIONS, review_rows(np.sort(sample), test, proba, predicted, texts))
+    write_csv(paths.ERRORS, review_rows(confident_errors(y, proba, settings["errors"]), test, proba, predicted, texts))
+    figures.confusion_matrix(y, predicted, [WORDS[0], WORDS[1]], paths.FIGURES / "confusion_matrix.png")
+    figures.roc(y, proba, paths.FIGURES / "roc.png")
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,178 @@
+"""params.yaml, validated as a whole before any stage does heavy work.
+
+Each rule says what a key allows, so an error can name the key and the allowed values.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline import paths
+from pipeline.errors import PipelineError
+
+CELLS = ("simple_rnn", "lstm", "gru")
+OPTIMIZERS = ("adam", "rmsprop", "sgd", "adamw")
+SIDES = ("pre", "post")
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed: str
+    check: Callable[[Any], bool]
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def integer(low: int) -> Rule:
+    return Rule(f"an integer >= {low}", lambda v: _is_int(v) and v >= low)
+
+
+def number(low: float, high: float, *, open_low: bool = True, open_high: bool = True) -> Rule:
+    left, right = "(" if open_low else "[", ")" if open_high else "]"
+
+    def check(v: Any) -> bool:
+        return (
+            _is_number(v)
+            and (v > low if open_low else v >= low)
+            and (v < high if open_high else v <= high)
+        )
+
+    return Rule(f"a number in {left}{low}, {high}{right}", check)
+
+
+def one_of(choices: tuple[str, ...]) -> Rule:
+    return Rule(f"one of {', '.join(choices)}", lambda v: v in choices)
+
+
+def text(pattern: str = "a string") -> Rule:
+    return Rule(pattern, lambda v: isinstance(v, str))
+
+
+def optional(rule: Rule) -> Rule:
+    return Rule(f"{rule.allowed}, or null", lambda v: v is None or rule.check(v))
+
+
+def _units(v: Any) -> bool:
+    if isinstance(v, list):
+        return bool(v) and all(_is_int(u) and u >= 1 for u in v)
+    return _is_int(v) and v >= 1
+
+
+BOOLEAN = Rule("true or false", lambda v: isinstance(v, bool))
+SHA256 = Rule(
+    "64 hex digits, or an empty string to skip the check",
+    lambda v: isinstance(v, str)
+    and (v == "" or (len(v) == 64 and all(c in "0123456789abcdef" for c in v.lower()))),
+)
+INF = float("inf")
+
+SCHEMA: dict[str, dict[str, Rule]] = {
+    "data": {
+        "url": text("a URL, a file:// URL or a local path"),
+        "sha256": SHA256,
+        "reviews_sha256": SHA256,
+        "timeout": number(0, INF),
+        "retries": integer(0),
+    },
+    "prepare": {"reviews_per_split": integer(0)},
+    "tokenize": {"num_words": integer(2)},
+    "pad": {"maxlen": integer(1), "padding": one_of(SIDES), "truncating": one_of(SIDES)},
+    "model": {
+        "cell": one_of(CELLS),
+        "bidirectional": BOOLEAN,
+        "layers": integer(1),
+        "units": Rule("a positive integer, or a list of them (one per layer)", _units),
+        "embedding_dim": integer(1),
+        "embedding_dropout": number(0, 1, open_low=False),
+        "dense_units": integer(1),
+        "dense_dropout": number(0, 1, open_low=False),
+        "unroll": BOOLEAN,
+    },
+    "train": {
+        "optimizer": one_of(OPTIMIZERS),
+        "learning_rate": number(0, INF),
+        "batch_size": integer(1),
+        "epochs": integer(1),
+        "validation_split": number(0, 1),
+        "seed": integer(0),
+        "early_stopping_patience": integer(0),
+    },
+    "evaluate": {
+        "threshold": number(0, 1),
+        "samples": integer(0),
+        "errors": integer(0),
+        "seed": integer(0),
+    },
+    "baseline": {
+        "max_features": optional(integer(1)),
+        "ngram_max": integer(1),
+        "C": number(0, INF),
+    },
+}
+
+
+def validate(params: Any, source: Path = paths.PARAMS) -> dict[str, dict[str, Any]]:
+    """Check every section and key against SCHEMA; raise one PipelineError naming the first bad key."""
+    if not isinstance(params, dict):
+        raise PipelineError(f"{source}: expected a mapping of sections, got {type(params).__name__}")
+    for section, rules in SCHEMA.items():
+        values = params.get(section)
+        if not isinstance(values, dict):
+            raise PipelineError(f"{source}: section '{section}' is missing or not a mapping")
+        for key, rule in rules.items():
+            if key not in values:
+                raise PipelineError(f"{source}: {section}.{key} is missing ({rule.allowed})")
+            if not rule.check(values[key]):
+                raise PipelineError(
+                    f"{source}: {section}.{key} = {values[key]!r} is invalid: expected {rule.allowed}"
+                )
+        for key in values:
+            if key not in rules:
+                raise PipelineError(
+                    f"{source}: unknown key {section}.{key} (known: {', '.join(rules)})"
+                )
+    for section in params:
+        if section not in SCHEMA:
+            raise PipelineError(
+                f"{source}: unknown section '{section}' (known: {', '.join(SCHEMA)})"
+            )
+    _check_model(params["model"], source)
+    return params
+
+
+def _check_model(model: dict[str, Any], source: Path) -> None:
+    units = model["units"]
+    if isinstance(units, list) and len(units) != model["layers"]:
+        raise PipelineError(
+            f"{source}: model.units lists {len(units)} sizes but model.layers = {model['layers']}:"
+            " give one size per layer, or a single integer"
+        )
+
+
+def load(path: Path = paths.PARAMS) -> dict[str, dict[str, Any]]:
+    """Read and validate params.yaml."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: not found (run from the repository root)") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise PipelineError(f"{path}: invalid YAML{where}: {problem}") from None
+    return validate(raw, path)
+
+
+def layer_units(model: dict[str, Any]) -> list[int]:
+    """model.units as one size per recurrent layer."""
+    units = model["units"]
+    return list(units) if isinstance(units, list) else [units] * model["layers"]

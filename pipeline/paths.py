@@ -1,0 +1,32 @@
+"""Every path the stages read or write, relative to the repository root (DVC's working directory)."""
+
+from pathlib import Path
+
+PARAMS = Path("params.yaml")
+
+ARCHIVE = Path("data/raw/aclImdb_v1.tar.gz")
+
+PREPARED = Path("data/prepared")
+TOKENIZED = Path("data/tokenized")
+PADDED = Path("data/padded")
+VOCAB = TOKENIZED / "vocab.json"
+
+MODEL = Path("models/model.keras")
+
+REPORTS = Path("reports")
+PREPARE_REPORT = REPORTS / "prepare.json"
+MODEL_SUMMARY = REPORTS / "model_summary.txt"
+TRAIN_LOG = REPORTS / "train"
+METRICS = REPORTS / "metrics.json"
+BASELINE_METRICS = REPORTS / "baseline_metrics.json"
+PLOTS = REPORTS / "plots"
+FIGURES = REPORTS / "figures"
+PREDICTIONS = REPORTS / "predictions.csv"
+ERRORS = REPORTS / "errors.csv"
+
+SPLITS = ("train", "test")
+
+
+def split_file(folder: Path, split: str, suffix: str) -> Path:
+    """The per-split file of a data stage, e.g. data/padded/train.npz."""
+    return folder / f"{split}{suffix}"

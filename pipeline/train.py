@@ -1,0 +1,101 @@
+"""Stage `train`: fit the network of params.yaml on data/padded/train.npz.
+
+The validation set is a stratified, shuffled split made with the seed, not Keras'
+`validation_split`, which takes the last 20% of the (positives-then-negatives) rows:
+all negative. Per-epoch metrics go to DVCLive, whose TSVs dvc.yaml plots.
+"""
+
+import logging
+
+from pipeline.model import build_model, keras, recurrent_checks  # noqa: I001  (sets TF's log level first)
+
+import tensorflow as tf
+from dvclive import Live
+from dvclive.keras import DVCLiveCallback
+from sklearn.model_selection import train_test_split
+
+from pipeline import figures, params, paths
+from pipeline.errors import PipelineError, run
+from pipeline.files import atomic_path, load_npz, require, write_text
+
+log = logging.getLogger("train")
+
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+    "rmsprop": keras.optimizers.RMSprop,
+    "sgd": keras.optimizers.SGD,
+}
+
+
+def set_determinism(seed: int) -> None:
+    """Same params and data give the same weights on the same machine."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def summary_text(model: keras.Model, config: dict) -> str:
+    """Keras' layer table, then each recurrent layer's count checked against the formula."""
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, **_: lines.append(line), line_length=90)
+    lines.append("")
+    lines.append("Recurrent parameters, (h + x) * h + h per weight block (h units, x inputs):")
+    for name, expected in recurrent_checks(config):
+        actual = model.get_layer(name).count_params()
+        if actual != expected:
+            raise PipelineError(f"{name}: Keras counts {actual} parameters, the formula {expected}")
+        lines.append(f"  {name}: {actual} = formula {expected}  OK")
+    return "\n".join(lines) + "\n"
+
+
+def split_validation(x, y, fraction: float, seed: int):
+    """Stratified, shuffled hold-out: both labels in the same proportion as in training."""
+    try:
+        return train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed, shuffle=True)
+    except ValueError as error:
+        raise PipelineError(f"train.validation_split = {fraction}: {error}") from None
+
+
+def main() -> None:
+    p = params.load()
+    config, settings = p["model"], p["train"]
+    data = load_npz(require(paths.split_file(paths.PADDED, "train", ".npz")))
+    set_determinism(settings["seed"])
+    x_train, x_val, y_train, y_val = split_validation(
+        data["x"], data["y"], settings["validation_split"], settings["seed"]
+    )
+    model = build_model(p["tokenize"]["num_words"], data["x"].shape[1], config)
+    model.compile(
+        optimizer=OPTIMIZERS[settings["optimizer"]](learning_rate=settings["learning_rate"]),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    write_text(paths.MODEL_SUMMARY, summary_text(model, config))
+    print(paths.MODEL_SUMMARY.read_text(encoding="utf-8"))
+
+    callbacks: list[keras.callbacks.Callback] = [
+        DVCLiveCallback(live=Live(str(paths.TRAIN_LOG), dvcyaml=False, save_dvc_exp=False))
+    ]
+    if settings["early_stopping_patience"]:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=settings["early_stopping_patience"], restore_best_weights=True
+            )
+        )
+    history = model.fit(
+        x_train,
+        y_train,
+        batch_size=settings["batch_size"],
+        epochs=settings["epochs"],
+        validation_data=(x_val, y_val),
+        callbacks=callbacks,
+        verbose=2,
+    )
+    figures.training_history(history.history, paths.FIGURES / "history.png")
+    with atomic_path(paths.MODEL) as tmp:
+        model.save(tmp)
+    log.info("saved %s", paths.MODEL)
+
+
+if __name__ == "__main__":
+    run(main)
