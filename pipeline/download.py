@@ -27,9 +27,8 @@ log = logging.getLogger("download")
 
 ENV_ARCHIVE = "IMDB_ARCHIVE"
 CHUNK = 1 << 20
-OFFLINE_HINT = (
-    f"offline? set {ENV_ARCHIVE}=/path/to/aclImdb_v1.tar.gz, or data.url to a local path"
-)
+BACKOFF = 1.0  # seconds before the first retry, doubling up to 30
+OFFLINE_HINT = f"offline? set {ENV_ARCHIVE}=/path/to/aclImdb_v1.tar.gz, or data.url to a local path"
 
 
 def file_sha256(path: Path) -> str:
@@ -55,8 +54,8 @@ def fetch_http(url: str, part: Path, timeout: float, retries: int) -> None:
     error: Exception | None = None
     for attempt in range(retries + 1):
         if attempt:
-            delay = min(2.0 ** (attempt - 1), 30.0)
-            log.warning("attempt %d failed (%s); retrying in %.0f s", attempt, error, delay)
+            delay = min(BACKOFF * 2 ** (attempt - 1), 30.0)
+            log.warning("attempt %d failed (%s); retrying in %.1f s", attempt, error, delay)
             time.sleep(delay)
         offset = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={offset}-"} if offset else {}
@@ -73,8 +72,12 @@ def fetch_http(url: str, part: Path, timeout: float, retries: int) -> None:
                 with (
                     part.open("ab" if offset else "wb") as out,
                     tqdm(
-                        total=total, initial=offset, unit="B", unit_scale=True,
-                        desc=part.name, disable=None,
+                        total=total,
+                        initial=offset,
+                        unit="B",
+                        unit_scale=True,
+                        desc=part.name,
+                        disable=None,
                     ) as bar,
                 ):
                     while chunk := response.read(CHUNK):
@@ -87,7 +90,9 @@ def fetch_http(url: str, part: Path, timeout: float, retries: int) -> None:
             if http_error.code == 416 and offset:
                 return  # nothing left to fetch: the digest check decides
             if http_error.code < 500:
-                raise PipelineError(f"cannot download {url}: HTTP {http_error.code} {http_error.reason}") from None
+                raise PipelineError(
+                    f"cannot download {url}: HTTP {http_error.code} {http_error.reason}"
+                ) from None
             error = http_error
         except (urllib.error.URLError, http.client.HTTPException, OSError) as net_error:
             error = net_error

@@ -4,9 +4,8 @@ Besides the metrics, it tells where the model fails: accuracy by star rating and
 length before truncation, and the reviews it gets most confidently wrong.
 """
 
+import itertools
 import logging
-
-from pipeline.model import keras  # noqa: I001  (sets TF's log level first)
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -15,6 +14,7 @@ from pipeline import figures, params, paths
 from pipeline.errors import PipelineError, run
 from pipeline.files import load_npz, require
 from pipeline.metrics import WORDS, accuracy_by, write_csv, write_scores
+from pipeline.model import keras
 
 log = logging.getLogger("evaluate")
 
@@ -22,13 +22,15 @@ LENGTH_EDGES = (50, 100, 150, 200, 300, 400, 600, 1000)  # tokens before truncat
 
 
 def length_names() -> dict[int, str]:
-    lows = (0, *LENGTH_EDGES)
-    names = {i: f"{low}-{high - 1}" for i, (low, high) in enumerate(zip(lows, LENGTH_EDGES))}
+    bounds = itertools.pairwise((0, *LENGTH_EDGES))
+    names = {i: f"{low}-{high - 1}" for i, (low, high) in enumerate(bounds)}
     names[len(LENGTH_EDGES)] = f"{LENGTH_EDGES[-1]}+"
     return names
 
 
-def review_rows(indices: np.ndarray, test: dict, proba: np.ndarray, predicted: np.ndarray, texts: list[str]) -> list[dict]:
+def review_rows(
+    indices: np.ndarray, test: dict, proba: np.ndarray, predicted: np.ndarray, texts: list[str]
+) -> list[dict]:
     return [
         {
             "id": int(test["id"][i]),
@@ -67,7 +69,11 @@ def main() -> None:
     scores = write_scores(paths.METRICS, plots, y, proba, settings["threshold"])
     log.info("test: %s", scores)
 
-    write_csv(plots / "confusion.csv", [{"actual": WORDS[a], "predicted": WORDS[p]} for a, p in zip(y, predicted)])
+    short = {0: "neg", 1: "pos"}  # one row per review: short labels keep the file small
+    write_csv(
+        plots / "confusion.csv",
+        [{"actual": short[a], "predicted": short[p]} for a, p in zip(y, predicted, strict=True)],
+    )
     write_csv(plots / "stars.csv", accuracy_by(test["stars"], correct, "stars"))
     bins = np.digitize(test["length"], LENGTH_EDGES)
     write_csv(plots / "length.csv", accuracy_by(bins, correct, "tokens", length_names()))
@@ -76,7 +82,10 @@ def main() -> None:
     rng = np.random.default_rng(settings["seed"])
     sample = rng.choice(len(y), min(settings["samples"], len(y)), replace=False)
     write_csv(paths.PREDICTIONS, review_rows(np.sort(sample), test, proba, predicted, texts))
-    write_csv(paths.ERRORS, review_rows(confident_errors(y, proba, settings["errors"]), test, proba, predicted, texts))
+    write_csv(
+        paths.ERRORS,
+        review_rows(confident_errors(y, proba, settings["errors"]), test, proba, predicted, texts),
+    )
     figures.confusion_matrix(y, predicted, [WORDS[0], WORDS[1]], paths.FIGURES / "confusion_matrix.png")
     figures.roc(y, proba, paths.FIGURES / "roc.png")
 

@@ -6,11 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
 
-from pipeline.files import atomic_path  # noqa: E402
+from pipeline.files import atomic_path
 
 
 def _save(figure: plt.Figure, path: Path) -> None:
@@ -24,7 +24,7 @@ def training_history(history: dict[str, list[float]], path: Path) -> None:
     """The tutorial's two charts side by side: accuracy and loss per epoch, train and validation."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     epochs = np.arange(1, len(history["loss"]) + 1)
-    for ax, metric in zip(axes, ("accuracy", "loss")):
+    for ax, metric in zip(axes, ("accuracy", "loss"), strict=True):
         ax.plot(epochs, history[metric], marker="o", label="train")
         ax.plot(epochs, history[f"val_{metric}"], marker="o", label="validation")
         ax.set(title=f"Train history: {metric}", xlabel="epoch", ylabel=metric)

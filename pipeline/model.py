@@ -5,12 +5,35 @@ Embedding -> Dropout -> recurrent layer(s) -> Dense(relu) -> Dropout -> Dense(si
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: hide C++ start-up noise
+from pipeline.errors import debug_enabled
+from pipeline.params import layer_units
 
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
 
-from pipeline.params import layer_units  # noqa: E402
+def _import_keras_quietly():
+    """Import Keras (and TensorFlow) without the C++ start-up chatter on stderr.
+
+    TensorFlow prints oneDNN and CUDA notices through absl before its logging is set up, so
+    TF_CPP_MIN_LOG_LEVEL cannot hide them; stderr is closed for the import alone instead.
+    With PIPELINE_DEBUG=1 everything is shown.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if debug_enabled():
+        import keras
+
+        return keras
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import keras
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return keras
+
+
+keras = _import_keras_quietly()
+layers = keras.layers
 
 RECURRENT = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
 # Weight blocks per cell: SimpleRNN one, LSTM four gates, GRU three (update, reset, candidate).

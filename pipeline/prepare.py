@@ -21,9 +21,7 @@ from pipeline.files import atomic_path, require, write_json
 log = logging.getLogger("prepare")
 
 TAG = re.compile(r"<[^>]+>")  # the tutorial's pattern
-SCHEMA = pa.schema(
-    [("id", pa.int32()), ("stars", pa.int8()), ("label", pa.int8()), ("text", pa.string())]
-)
+SCHEMA = pa.schema([("id", pa.int32()), ("stars", pa.int8()), ("label", pa.int8()), ("text", pa.string())])
 
 
 def clean_text(raw: str) -> str:
@@ -52,7 +50,7 @@ def read_splits(archive: Path) -> tuple[dict[str, list[dict]], dict[str, Counter
         rows[review.split].append(
             {"id": review.id, "stars": review.stars, "label": review.label, "text": text}
         )
-    for split, split_rows in rows.items():
+    for split_rows in rows.values():
         split_rows.sort(key=lambda row: (-row["label"], row["id"]))
     return rows, counts
 

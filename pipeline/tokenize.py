@@ -2,16 +2,17 @@
 
 Exactly Keras' legacy `Tokenizer(num_words)`: lower-case, its punctuation filters, split on
 " ", index 1 = the most frequent word, ties in order of first appearance, words at index >=
-num_words dropped. Counting with a C-level Counter makes it several times faster.
+num_words dropped. Splitting, counting and look-ups run in Arrow's C++ kernels over all
+reviews at once, several times faster than the Tokenizer's loop over words.
 """
 
 import json
 import logging
-from collections import Counter
-from collections.abc import Iterable
-from operator import itemgetter
+from collections.abc import Sequence
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline import params, paths
@@ -22,32 +23,45 @@ log = logging.getLogger("tokenize")
 
 FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # keras Tokenizer's default filters
 _TO_SPACE = str.maketrans(FILTERS, " " * len(FILTERS))
+# The filters are ASCII, and ASCII bytes never occur inside a multi-byte UTF-8 character, so
+# translating the encoded bytes is the same as translating the text, and much faster.
+_BYTES_TO_SPACE = bytes.maketrans(FILTERS.encode(), b" " * len(FILTERS))
 
 
 def text_to_words(text: str) -> list[str]:
-    """keras.preprocessing.text.text_to_word_sequence with its defaults."""
+    """One text's words: keras.preprocessing.text.text_to_word_sequence with its defaults."""
     return [word for word in text.lower().translate(_TO_SPACE).split(" ") if word]
 
 
-def fit_vocabulary(texts: Iterable[str], num_words: int) -> list[str]:
-    """The num_words - 1 most frequent words; word i (from 0) gets index i + 1."""
-    counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update(text_to_words(text))
-    # sorted() is stable, so ties keep first-appearance order, as in Keras.
-    ranked = sorted(counts.items(), key=itemgetter(1), reverse=True)
-    return [word for word, _ in ranked[: num_words - 1]]
+def split_words(texts: Sequence[str]) -> pa.ListArray:
+    """text_to_words over all texts at once; the lists keep empty strings, which no vocabulary has."""
+    spaced = [text.lower().encode().translate(_BYTES_TO_SPACE) for text in texts]  # lower() as Keras
+    return pc.split_pattern(pa.array(spaced, pa.binary()).view(pa.string()), " ")
 
 
-def texts_to_sequences(texts: Iterable[str], vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def fit_vocabulary(lists: pa.ListArray, num_words: int) -> list[str]:
+    """The num_words - 1 most frequent words of split_words(texts); word i (from 0) gets index i + 1."""
+    words = pc.list_flatten(lists)
+    # value_counts lists words in order of first appearance; a stable sort keeps that for ties.
+    counts = pc.value_counts(pc.filter(words, pc.not_equal(words, "")))
+    order = np.argsort(-counts.field("counts").to_numpy(), kind="stable")[: num_words - 1]
+    return counts.field("values").take(order).to_pylist()
+
+
+def words_to_sequences(lists: pa.ListArray, vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """All reviews' indices concatenated, and offsets: review i is tokens[offsets[i]:offsets[i+1]]."""
-    lookup = {word: index for index, word in enumerate(vocab, start=1)}.get
-    tokens: list[int] = []
-    offsets = [0]
-    for text in texts:
-        tokens.extend(index for index in map(lookup, text_to_words(text)) if index is not None)
-        offsets.append(len(tokens))
-    return np.asarray(tokens, dtype=np.int32), np.asarray(offsets, dtype=np.int64)
+    found = pc.index_in(pc.list_flatten(lists), value_set=pa.array(vocab, pa.string()))
+    known = found.is_valid()
+    tokens = pc.filter(found, known).to_numpy().astype(np.int32) + 1
+    rows = pc.filter(pc.list_parent_indices(lists), known).to_numpy()
+    offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(lists)), out=offsets[1:])
+    return tokens, offsets
+
+
+def texts_to_sequences(texts: Sequence[str], vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Keras' Tokenizer.texts_to_sequences, as (tokens, offsets)."""
+    return words_to_sequences(split_words(texts), vocab)
 
 
 def load_vocabulary() -> list[str]:
@@ -60,12 +74,13 @@ def main() -> None:
         split: pq.read_table(require(paths.split_file(paths.PREPARED, split, ".parquet")))
         for split in paths.SPLITS
     }
-    vocab = fit_vocabulary(tables["train"].column("text").to_pylist(), num_words)
+    words = {split: split_words(table.column("text").to_pylist()) for split, table in tables.items()}
+    vocab = fit_vocabulary(words["train"], num_words)
     if not vocab:
         raise PipelineError("the training texts contain no words: nothing to fit a vocabulary on")
     write_json(paths.VOCAB, {"num_words": num_words, "words": vocab})
     for split, table in tables.items():
-        tokens, offsets = texts_to_sequences(table.column("text").to_pylist(), vocab)
+        tokens, offsets = words_to_sequences(words[split], vocab)
         save_npz(
             paths.split_file(paths.TOKENIZED, split, ".npz"),
             tokens=tokens,

@@ -7,8 +7,6 @@ all negative. Per-epoch metrics go to DVCLive, whose TSVs dvc.yaml plots.
 
 import logging
 
-from pipeline.model import build_model, keras, recurrent_checks  # noqa: I001  (sets TF's log level first)
-
 import tensorflow as tf
 from dvclive import Live
 from dvclive.keras import DVCLiveCallback
@@ -17,6 +15,7 @@ from sklearn.model_selection import train_test_split
 from pipeline import figures, params, paths
 from pipeline.errors import PipelineError, run
 from pipeline.files import atomic_path, load_npz, require, write_text
+from pipeline.model import build_model, keras, recurrent_checks
 
 log = logging.getLogger("train")
 

@@ -1,0 +1,23 @@
+# `make repro` runs the pipeline, `make test` the tests; each first builds .venv from the pinned
+# requirements if it is missing or older than them.
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: repro test lint bench
+
+repro: $(VENV)/.installed
+	dvc repro
+
+test: $(VENV)/.installed
+	python -m pytest
+
+lint: $(VENV)/.installed
+	ruff check . && ruff format --check .
+
+bench: $(VENV)/.installed
+	python -m benchmarks.data_stages
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --requirement requirements-dev.txt
+	touch $@

@@ -1,0 +1,65 @@
+"""Helpers: time a command as a child process with its own peak RSS, and lay out a scratch repo."""
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "work"
+BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_rss_mb: float
+
+
+def timed(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
+    """Wall time and peak RSS of one child process (os.wait4 gives that child's own rusage)."""
+    environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})}
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        args, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{' '.join(args)} failed:\n{child.stderr.read().decode()[-3000:]}")
+    child.stderr.close()
+    return Run(seconds, usage.ru_maxrss / 1024)
+
+
+def median(runs: list[Run]) -> Run:
+    return Run(statistics.median(r.seconds for r in runs), max(r.peak_rss_mb for r in runs))
+
+
+def extract_labelled(archive: Path, target: Path) -> Path:
+    """The tutorial's starting point: the labelled reviews extracted to disk (not timed)."""
+    folder = target / "aclImdb"
+    if not (folder / "test" / "neg").is_dir():
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        with tarfile.open(archive) as tar:
+            members = [m for m in tar if m.isfile() and m.name.split("/")[2:3] in (["pos"], ["neg"])]
+            tar.extractall(target, members=members, filter="data")
+    return folder
+
+
+def scratch_repo(name: str, archive: Path) -> Path:
+    """A copy of the pipeline's code and params with the archive in place of `download`."""
+    repo = WORK / name
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
+    shutil.copytree(ROOT / "pipeline", repo / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "params.yaml", repo)
+    (repo / "data" / "raw").mkdir(parents=True)
+    shutil.copy(archive, repo / "data" / "raw" / "aclImdb_v1.tar.gz")
+    return repo

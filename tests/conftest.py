@@ -1,0 +1,180 @@
+"""Tiny aclImdb archives of the real layout and quirks, a local HTTP server, a scratch DVC repo."""
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+GOOD = ["wonderful", "superb", "brilliant", "moving", "delightful", "masterpiece", "great", "loved"]
+BAD = ["awful", "boring", "dreadful", "waste", "terrible", "dull", "worst", "hated"]
+QUIRKS = [
+    "A café scene in Zürich &amp; a naïve hero.<br /><br />Then Tōkyō 東京 — wow 🎬",
+    "It said &quot;end&quot;.<br /><br />The <i>credits</i> rolled &lt;3",
+    "UPPER case, punctuation!!! tabs\tand\nnewlines; (brackets) [and] {braces}",
+]
+
+
+def review_text(label: int, i: int) -> str:
+    words = GOOD if label else BAD
+    body = " ".join(words[(i + k) % len(words)] for k in range(12))
+    return f"{QUIRKS[i % len(QUIRKS)]} {body} film movie plot.<br />Review {i}."
+
+
+def tiny_reviews(per_folder: int = 12) -> dict[str, bytes]:
+    """Archive members -> contents: train/test x pos/neg, a few unsup, and the side files."""
+    members: dict[str, bytes] = {"aclImdb/README": b"tiny test archive\n", "aclImdb/imdb.vocab": b"the\n"}
+    for split in ("train", "test"):
+        for folder, label, stars in (("pos", 1, (7, 8, 9, 10)), ("neg", 0, (1, 2, 3, 4))):
+            for i in range(per_folder):
+                name = f"aclImdb/{split}/{folder}/{i}_{stars[i % 4]}.txt"
+                members[name] = review_text(label, i + (100 if split == "test" else 0)).encode()
+    for i in range(3):
+        members[f"aclImdb/train/unsup/{i}_0.txt"] = b"unlabelled review"
+    return members
+
+
+def write_archive(
+    path: Path, members: dict[str, bytes], compresslevel: int = 6, fmt: int = tarfile.PAX_FORMAT
+) -> Path:
+    """A .tar.gz with the members in the given order."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz", compresslevel=compresslevel, format=fmt) as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 1_300_000_000
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture
+def tiny_archive(tmp_path: Path) -> Path:
+    return write_archive(tmp_path / "src" / "aclImdb_v1.tar.gz", tiny_reviews())
+
+
+@dataclass
+class Behaviour:
+    """What the test server does with the next requests."""
+
+    status: int = 200
+    drop_after: int | None = None  # first response: send this many bytes, then hang up
+    stall: float = 0.0  # seconds to wait before the body
+    honour_range: bool = True
+    requests: list[str | None] = field(default_factory=list)  # Range headers seen
+
+
+class ArchiveServer:
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.behaviour = Behaviour()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                b = server.behaviour
+                header = self.headers.get("Range")
+                b.requests.append(header)
+                if b.status != 200:
+                    self.send_error(b.status)
+                    return
+                start = int(header.split("=")[1].rstrip("-")) if header and b.honour_range else 0
+                body = server.payload[start:]
+                self.send_response(206 if start else 200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if b.stall:
+                    time.sleep(b.stall)
+                if b.drop_after is not None:
+                    self.wfile.write(body[: b.drop_after])
+                    b.drop_after = None
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/aclImdb_v1.tar.gz"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def archive_server(tiny_archive: Path) -> Iterator[ArchiveServer]:
+    server = ArchiveServer(tiny_archive.read_bytes())
+    yield server
+    server.close()
+
+
+def tiny_params(archive: Path) -> dict:
+    """params.yaml's defaults, shrunk so the whole pipeline runs in seconds on the tiny archive."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"].update(url=str(archive), sha256="", reviews_sha256="")
+    params["prepare"]["reviews_per_split"] = 0
+    params["tokenize"]["num_words"] = 50
+    params["pad"]["maxlen"] = 20
+    params["model"].update(embedding_dim=8, units=4, dense_units=8)
+    params["train"].update(epochs=2, batch_size=8)
+    params["evaluate"].update(samples=3, errors=2)
+    return params
+
+
+def run_cmd(args: list[str], cwd: Path, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+    environment = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+        **env,
+    }
+    environment.pop("IMDB_ARCHIVE", None)
+    environment.update(env)
+    result = subprocess.run(args, cwd=cwd, env=environment, capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def dvc_repo(tmp_path: Path, tiny_archive: Path) -> Path:
+    """A fresh git + DVC repository holding this project's pipeline, params set for the tiny archive."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copytree(ROOT / "pipeline", repo / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "dvc.yaml", repo)
+    (repo / "params.yaml").write_text(yaml.safe_dump(tiny_params(tiny_archive), sort_keys=False))
+    for args in (
+        ["git", "init", "-q"],
+        ["git", "config", "user.email", "test@example.com"],
+        ["git", "config", "user.name", "test"],
+        [sys.executable, "-m", "dvc", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-qm", "pipeline"],
+    ):
+        run_cmd(args, repo)
+    return repo
+
+
+def in_repo(monkeypatch: pytest.MonkeyPatch, repo: Path, params: dict) -> None:
+    """Make `repo` the working directory with the given params.yaml, as DVC does for a stage."""
+    repo.mkdir(parents=True, exist_ok=True)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    monkeypatch.chdir(repo)

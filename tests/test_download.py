@@ -1,0 +1,135 @@
+"""Stage `download`: a real HTTP server on 127.0.0.1, resume, digests, the offline route."""
+
+import hashlib
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+from conftest import ArchiveServer, tiny_reviews, write_archive
+
+from pipeline.archive import reviews_digest
+from pipeline.download import download
+from pipeline.errors import PipelineError
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def data_params(url: str, digest: str = "", reviews: str = "", timeout: float = 5, retries: int = 2) -> dict:
+    return {"url": url, "sha256": digest, "reviews_sha256": reviews, "timeout": timeout, "retries": retries}
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pipeline.download.BACKOFF", 0.0)
+
+
+def test_http_download_verified(archive_server: ArchiveServer, tiny_archive: Path, tmp_path: Path) -> None:
+    out = tmp_path / "raw" / "a.tar.gz"
+    check = download(data_params(archive_server.url, sha256(tiny_archive)), out, None)
+    assert out.read_bytes() == tiny_archive.read_bytes()
+    assert check == "archive sha256 matches data.sha256"
+    assert list(out.parent.iterdir()) == [out]
+
+
+def test_resumes_a_partial_file_left_by_an_earlier_run(
+    archive_server: ArchiveServer, tiny_archive: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "raw" / "a.tar.gz"
+    out.parent.mkdir()
+    payload = tiny_archive.read_bytes()
+    (out.parent / "a.tar.gz.part").write_bytes(payload[:1000])
+    download(data_params(archive_server.url, sha256(tiny_archive)), out, None)
+    assert archive_server.behaviour.requests == ["bytes=1000-"]
+    assert out.read_bytes() == payload
+
+
+def test_connection_dropped_mid_file_is_resumed(
+    archive_server: ArchiveServer, tiny_archive: Path, tmp_path: Path
+) -> None:
+    archive_server.behaviour.drop_after = 700
+    out = tmp_path / "raw" / "a.tar.gz"
+    download(data_params(archive_server.url, sha256(tiny_archive)), out, None)
+    assert archive_server.behaviour.requests == [None, "bytes=700-"]
+    assert out.read_bytes() == tiny_archive.read_bytes()
+
+
+def test_server_ignoring_range_restarts_cleanly(
+    archive_server: ArchiveServer, tiny_archive: Path, tmp_path: Path
+) -> None:
+    archive_server.behaviour.honour_range = False
+    out = tmp_path / "raw" / "a.tar.gz"
+    out.parent.mkdir()
+    (out.parent / "a.tar.gz.part").write_bytes(b"stale bytes")
+    download(data_params(archive_server.url, sha256(tiny_archive)), out, None)
+    assert out.read_bytes() == tiny_archive.read_bytes()
+
+
+def test_digest_mismatch_names_both_digests_and_leaves_nothing(
+    archive_server: ArchiveServer, tiny_archive: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "raw" / "a.tar.gz"
+    with pytest.raises(PipelineError, match=f"expected {'0' * 64}, got {sha256(tiny_archive)}"):
+        download(data_params(archive_server.url, "0" * 64), out, None)
+    assert list(out.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_http_errors(archive_server: ArchiveServer, tmp_path: Path, status: int) -> None:
+    archive_server.behaviour.status = status
+    with pytest.raises(PipelineError, match=f"cannot download {archive_server.url}: .*{status}"):
+        download(data_params(archive_server.url, retries=1), tmp_path / "a.tar.gz", None)
+    # 4xx is final; 5xx is retried
+    assert len(archive_server.behaviour.requests) == (1 if status == 404 else 2)
+
+
+def test_stalled_server_times_out(archive_server: ArchiveServer, tmp_path: Path) -> None:
+    archive_server.behaviour.stall = 2
+    with pytest.raises(PipelineError, match="timed out"):
+        download(data_params(archive_server.url, timeout=0.5, retries=0), tmp_path / "a.tar.gz", None)
+
+
+def test_unreachable_server_points_to_the_offline_route(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/aclImdb_v1.tar.gz"
+    with pytest.raises(PipelineError, match=f"cannot download {url}.*IMDB_ARCHIVE="):
+        download(data_params(url, retries=1), tmp_path / "a.tar.gz", None)
+
+
+def test_offline_route_accepts_a_repacked_mirror_by_reviews_digest(
+    tiny_archive: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    members = tiny_reviews()
+    reordered = dict(reversed(list(members.items())))
+    del reordered["aclImdb/imdb.vocab"]
+    mirror = write_archive(tmp_path / "mirror.tar.gz", reordered, compresslevel=9)
+    assert sha256(mirror) != sha256(tiny_archive)
+    assert reviews_digest(mirror) == reviews_digest(tiny_archive)
+    out = tmp_path / "raw" / "a.tar.gz"
+    data = data_params("http://unused.invalid/x", sha256(tiny_archive), reviews_digest(tiny_archive))
+    check = download(data, out, str(mirror))
+    assert "repacked mirror" in check
+    assert out.read_bytes() == mirror.read_bytes()
+
+
+def test_mirror_with_other_reviews_is_refused(tiny_archive: Path, tmp_path: Path) -> None:
+    members = tiny_reviews()
+    members["aclImdb/test/pos/0_7.txt"] = b"an edited review"
+    mirror = write_archive(tmp_path / "mirror.tar.gz", members)
+    data = data_params("unused", sha256(tiny_archive), reviews_digest(tiny_archive))
+    with pytest.raises(PipelineError, match=r"reviews digest .* does not match data.reviews_sha256"):
+        download(data, tmp_path / "raw" / "a.tar.gz", f"file://{mirror}")
+    assert list((tmp_path / "raw").iterdir()) == []
+
+
+def test_empty_sha256_accepts_any_archive_loudly(
+    tiny_archive: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        check = download(data_params(str(tiny_archive)), tmp_path / "a.tar.gz", None)
+    assert "data.sha256 is empty" in check
+    assert "NOT verified" in caplog.text

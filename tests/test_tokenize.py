@@ -1,0 +1,74 @@
+"""Stage `tokenize`: the same indices as Keras' legacy Tokenizer(num_words), and its stage output."""
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import in_repo, tiny_params, tiny_reviews
+
+from pipeline import paths, prepare, tokenize
+from pipeline.files import load_npz
+
+TRICKY = [
+    "Tie tie TIE. alpha beta gamma; beta alpha",  # ties broken by first appearance
+    "don't stop-believing!!! (really) [sic] {x} a/b c\\d e|f ~g^ h`i",
+    "tabs\tand\nnewlines\rand\u00a0no-break spaces  double  spaces",
+    "ÉCOLE école Straße STRASSE İstanbul 東京 東京 🎬🎬",
+    "",
+    "... !!! ???",
+]
+
+
+def corpus() -> list[str]:
+    return [prepare.clean_text(data.decode()) for data in tiny_reviews().values()] + TRICKY
+
+
+@pytest.mark.parametrize("num_words", [2, 5, 30, 2000])
+def test_parity_with_keras_legacy_tokenizer(num_words: int) -> None:
+    from tf_keras.preprocessing.text import Tokenizer
+
+    texts = corpus()
+    keras_tokenizer = Tokenizer(num_words=num_words)
+    keras_tokenizer.fit_on_texts(texts)
+    expected = keras_tokenizer.texts_to_sequences(texts)
+
+    vocab = tokenize.fit_vocabulary(tokenize.split_words(texts), num_words)
+    tokens, offsets = tokenize.texts_to_sequences(texts, vocab)
+    ours = [tokens[a:b].tolist() for a, b in itertools.pairwise(offsets)]
+    assert ours == expected
+    assert (
+        vocab
+        == [w for w, i in sorted(keras_tokenizer.word_index.items(), key=lambda kv: kv[1])][: num_words - 1]
+    )
+    assert tokens.dtype == np.int32 and offsets.dtype == np.int64
+    assert tokens.size == 0 or (tokens.min() >= 1 and tokens.max() <= num_words - 1)
+
+
+def test_vocabulary_is_fitted_on_train_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_archive: Path
+) -> None:
+    params = tiny_params(tiny_archive)
+    params["tokenize"]["num_words"] = 1000  # room for every train word
+    in_repo(monkeypatch, tmp_path, params)
+    paths.ARCHIVE.parent.mkdir(parents=True)
+    paths.ARCHIVE.write_bytes(tiny_archive.read_bytes())
+    prepare.main()
+    tokenize.main()
+    vocab = json.loads(paths.VOCAB.read_text())
+    assert vocab["num_words"] == 1000
+    train = load_npz(paths.TOKENIZED / "train.npz")
+    assert set(train) == {"tokens", "offsets", "y", "id", "stars"}
+    assert len(train["offsets"]) == 25 and train["y"].sum() == 12
+    # train reviews end "Review 0." to "Review 11.", test ones "Review 100." to "Review 111."
+    assert "11" in vocab["words"]
+    assert not {str(i) for i in range(100, 112)} & set(vocab["words"])
+
+
+def test_text_to_words_matches_keras_word_sequence() -> None:
+    """The per-text rule, which the baseline's TF-IDF uses, splits exactly as Keras does."""
+    from tf_keras.preprocessing.text import text_to_word_sequence
+
+    for text in corpus():
+        assert tokenize.text_to_words(text) == text_to_word_sequence(text)
