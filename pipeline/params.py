@@ -16,6 +16,7 @@ from pipeline.errors import PipelineError
 CELLS = ("simple_rnn", "lstm", "gru")
 OPTIMIZERS = ("adam", "rmsprop", "sgd", "adamw")
 SIDES = ("pre", "post")
+STRATEGIES = ("none", "mirrored", "multi_worker")
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "validation_split": number(0, 1),
         "seed": integer(0),
         "early_stopping_patience": integer(0),
+        "distribute": one_of(STRATEGIES),
     },
     "evaluate": {
         "threshold": number(0, 1),

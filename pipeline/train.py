@@ -33,10 +33,25 @@ def set_determinism(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """TensorFlow's own distribution; Keras treats batch_size as the global batch under each.
+
+    mirrored: one replica per local GPU, or per logical CPU device where there is no GPU.
+    multi_worker: the cluster that the TF_CONFIG environment variable describes, one
+    `dvc repro train` per worker.
+    """
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
 def summary_text(model: keras.Model, config: dict) -> str:
     """Keras' layer table, then each recurrent layer's count checked against the formula."""
     lines: list[str] = []
-    model.summary(print_fn=lambda line, **_: lines.append(line), line_length=90)
+    model.summary(print_fn=lambda line, **_: lines.append(line))
     lines.append("")
     lines.append("Recurrent parameters, (h + x) * h + h per weight block (h units, x inputs):")
     for name, expected in recurrent_checks(config):
@@ -63,12 +78,13 @@ def main() -> None:
     x_train, x_val, y_train, y_val = split_validation(
         data["x"], data["y"], settings["validation_split"], settings["seed"]
     )
-    model = build_model(p["tokenize"]["num_words"], data["x"].shape[1], config)
-    model.compile(
-        optimizer=OPTIMIZERS[settings["optimizer"]](learning_rate=settings["learning_rate"]),
-        loss="binary_crossentropy",
-        metrics=["accuracy"],
-    )
+    with make_strategy(settings["distribute"]).scope():
+        model = build_model(p["tokenize"]["num_words"], data["x"].shape[1], config)
+        model.compile(
+            optimizer=OPTIMIZERS[settings["optimizer"]](learning_rate=settings["learning_rate"]),
+            loss="binary_crossentropy",
+            metrics=["accuracy"],
+        )
     write_text(paths.MODEL_SUMMARY, summary_text(model, config))
     print(paths.MODEL_SUMMARY.read_text(encoding="utf-8"))
 

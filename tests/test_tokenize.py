@@ -72,3 +72,11 @@ def test_text_to_words_matches_keras_word_sequence() -> None:
 
     for text in corpus():
         assert tokenize.text_to_words(text) == text_to_word_sequence(text)
+
+
+def test_baseline_splits_words_as_the_tokenizer_does() -> None:
+    from pipeline.baseline import build_baseline
+
+    analyzer = build_baseline(max_features=10, ngram_max=1, c=1.0)[0].build_analyzer()
+    for text in corpus():
+        assert analyzer(text) == tokenize.text_to_words(text)
