@@ -2,6 +2,7 @@
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -15,7 +16,12 @@ def debug_enabled() -> bool:
 
 
 def run(main: Callable[[], None]) -> None:
-    """Run a stage's main(): log to stderr, turn a PipelineError into one line and exit 1."""
+    """Run a stage's main(): log to stderr, turn a PipelineError into one line and exit 1.
+
+    SIGTERM (what `dvc` sends its stage when stopped) unwinds like Ctrl-C, so temporary
+    outputs are removed on the way out.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logging.basicConfig(
         level=logging.DEBUG if debug_enabled() else logging.INFO,
         format="%(name)s: %(message)s",

@@ -17,8 +17,13 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary sibling of `path`; rename it onto `path` only if the block succeeds."""
+    """Yield a temporary sibling of `path`; rename it onto `path` only if the block succeeds.
+
+    A process killed outright (SIGKILL) cannot clean up, so leftovers of earlier runs go first.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.stem}.tmp*{path.suffix}"):
+        stale.unlink(missing_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")  # keep the suffix: Keras checks it
     try:
         yield tmp

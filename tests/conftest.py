@@ -155,8 +155,11 @@ def run_cmd(args: list[str], cwd: Path, check: bool = True, **env: str) -> subpr
 
 @pytest.fixture
 def dvc_repo(tmp_path: Path, tiny_archive: Path) -> Path:
+    return make_dvc_repo(tmp_path / "repo", tiny_archive)
+
+
+def make_dvc_repo(repo: Path, tiny_archive: Path) -> Path:
     """A fresh git + DVC repository holding this project's pipeline, params set for the tiny archive."""
-    repo = tmp_path / "repo"
     repo.mkdir()
     shutil.copytree(ROOT / "pipeline", repo / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "dvc.yaml", repo)

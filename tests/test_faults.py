@@ -1,0 +1,97 @@
+"""Faults: killed runs, half-written outputs, and one-line errors from the stage commands."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BIN, ROOT, run_cmd
+
+from pipeline.files import atomic_path
+
+
+def test_atomic_path_publishes_only_complete_files(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "model.keras"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed mid-write")
+    assert not target.exists() and list(target.parent.iterdir()) == []
+
+    stale = target.with_name(".model.tmp999999.keras")  # left by a SIGKILLed run
+    stale.write_text("stale")
+    with atomic_path(target) as tmp:
+        tmp.write_text("whole")
+    assert target.read_text() == "whole"
+    assert list(target.parent.iterdir()) == [target]
+
+
+def test_wrong_digest_from_the_command_line_is_one_line(tmp_path: Path, tiny_archive: Path) -> None:
+    params = (
+        (ROOT / "params.yaml")
+        .read_text()
+        .replace(
+            "url: http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz", f"url: {tiny_archive}"
+        )
+    )
+    (tmp_path / "params.yaml").write_text(params)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.download"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if line.startswith("error:")] == lines[-1:]
+    assert lines[-1].startswith(f"error: {tiny_archive}: sha256 mismatch: expected c40f74a1")
+    assert "Traceback" not in result.stderr
+    assert list((tmp_path / "data" / "raw").iterdir()) == []
+
+
+def test_corrupt_archive_stops_prepare_with_one_line(dvc_repo: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(b"\x1f\x8b\x08\x00" + b"garbage" * 50)
+    params = (dvc_repo / "params.yaml").read_text()
+    url = next(line.split(": ", 1)[1] for line in params.splitlines() if line.strip().startswith("url:"))
+    (dvc_repo / "params.yaml").write_text(params.replace(url, str(broken)))
+    result = run_cmd([sys.executable, "-m", "dvc", "repro", "prepare"], dvc_repo, check=False)
+    assert result.returncode != 0
+    assert "error: data/raw/aclImdb_v1.tar.gz: not a readable .tar.gz archive" in result.stderr
+    assert not (dvc_repo / "data" / "prepared").exists()
+
+
+def test_killed_repro_then_repro_gives_the_uninterrupted_results(dvc_repo: Path, tmp_path: Path) -> None:
+    clean = tmp_path / "clean"
+    run_cmd(["git", "clone", "-q", str(dvc_repo), str(clean)], tmp_path)
+    run_cmd([sys.executable, "-m", "dvc", "repro"], clean)
+
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    env.pop("IMDB_ARCHIVE", None)
+    repro = subprocess.Popen(
+        [sys.executable, "-m", "dvc", "repro"],
+        cwd=dvc_repo,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert repro.stdout is not None
+    for line in repro.stdout:  # kill the whole process group once training has started
+        if line.startswith("Epoch 1/"):
+            os.killpg(repro.pid, signal.SIGKILL)
+            break
+    repro.wait()
+    assert repro.returncode == -signal.SIGKILL
+    assert not (dvc_repo / "models" / "model.keras").exists()
+    assert not (dvc_repo / "reports" / "metrics.json").exists()
+
+    run_cmd([sys.executable, "-m", "dvc", "repro"], dvc_repo)
+    for name in ("metrics.json", "baseline_metrics.json"):
+        resumed = json.loads((dvc_repo / "reports" / name).read_text())
+        assert resumed == json.loads((clean / "reports" / name).read_text())
+    assert not list((dvc_repo / "models").glob(".*tmp*"))

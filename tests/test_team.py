@@ -1,0 +1,130 @@
+"""Comparing runs and sharing them: diffs across commits, experiments, remotes, the run-cache."""
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+from conftest import make_dvc_repo, run_cmd, tiny_reviews, write_archive
+from moto.server import ThreadedMotoServer
+from test_pipeline import ran
+
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def dvc(repo: Path, *args: str, **env: str) -> str:
+    return run_cmd([sys.executable, "-m", "dvc", *args], repo, **env).stdout
+
+
+def clone(source: Path, target: Path) -> Path:
+    run_cmd(["git", "clone", "-q", str(source), str(target)], source.parent)
+    return target
+
+
+def set_params(repo: Path, **changes: object) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    for key, value in changes.items():
+        section, name = key.split("__")
+        params[section][name] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def pushed_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A repository whose full pipeline ran, committed, and pushed with its run-cache to a local remote."""
+    root = tmp_path_factory.mktemp("team")
+    repo = make_dvc_repo(root / "origin", write_archive(root / "aclImdb_v1.tar.gz", tiny_reviews()))
+    dvc(repo, "remote", "add", "-d", "local", str(root / "remote"))
+    dvc(repo, "repro")
+    run_cmd(["git", "add", "-A"], repo)
+    run_cmd(["git", "commit", "-qm", "first run"], repo)
+    dvc(repo, "push", "--run-cache")
+    return repo
+
+
+def test_fresh_clone_pulls_to_a_clean_status(pushed_repo: Path, tmp_path: Path) -> None:
+    repo = clone(pushed_repo, tmp_path / "teammate")
+    dvc(repo, "pull")
+    assert "up to date" in dvc(repo, "status")
+    assert ran(dvc(repo, "repro")) == []
+    assert (repo / "models" / "model.keras").exists()
+
+
+def test_repro_pull_restores_stages_from_the_run_cache(pushed_repo: Path, tmp_path: Path) -> None:
+    repo = clone(pushed_repo, tmp_path / "teammate")
+    assert ran(dvc(repo, "repro", "--pull")) == []
+    assert (repo / "data" / "padded" / "test.npz").exists()
+    assert "up to date" in dvc(repo, "status")
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        **{
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+            "region_name": "us-east-1",
+        },
+    ).create_bucket(Bucket="imdb-rnn")
+    yield endpoint
+    server.stop()
+
+
+def test_s3_remote_push_clone_pull(pushed_repo: Path, tmp_path: Path, s3_endpoint: str) -> None:
+    repo = clone(pushed_repo, tmp_path / "pusher")
+    dvc(repo, "pull")
+    dvc(repo, "remote", "add", "s3", "s3://imdb-rnn/cache")
+    dvc(repo, "remote", "modify", "s3", "endpointurl", s3_endpoint)
+    assert "pushed" in dvc(repo, "push", "-r", "s3", "--run-cache", **S3_ENV)
+    run_cmd(["git", "commit", "-qam", "S3 remote"], repo)
+
+    puller = clone(repo, tmp_path / "puller")
+    dvc(puller, "pull", "-r", "s3", **S3_ENV)
+    assert "up to date" in dvc(puller, "status")
+    assert (puller / "models" / "model.keras").read_bytes() == (repo / "models" / "model.keras").read_bytes()
+
+
+def test_metrics_and_params_diff_across_commits(pushed_repo: Path, tmp_path: Path) -> None:
+    repo = clone(pushed_repo, tmp_path / "work")
+    dvc(repo, "pull")
+    set_params(repo, train__epochs=1, model__units=3)
+    assert ran(dvc(repo, "repro")) == ["train", "evaluate"]
+    run_cmd(["git", "commit", "-qam", "smaller model, one epoch"], repo)
+
+    params = json.loads(dvc(repo, "params", "diff", "HEAD~1", "HEAD", "--json"))["params.yaml"]
+    assert params["train.epochs"] == {"old": 2, "new": 1, "diff": -1}
+    assert params["model.units"] == {"old": 4, "new": 3, "diff": -1}
+    metrics = json.loads(dvc(repo, "metrics", "diff", "HEAD~1", "HEAD", "--json"))
+    loss = metrics["reports/metrics.json"]["loss"]
+    assert loss["old"] != loss["new"]
+    assert "reports/baseline_metrics.json" not in metrics  # the baseline did not change
+
+
+def test_experiment_with_another_cell(pushed_repo: Path, tmp_path: Path) -> None:
+    repo = clone(pushed_repo, tmp_path / "exp")
+    dvc(repo, "pull")
+    output = dvc(repo, "exp", "run", "-S", "model.cell=gru")
+    assert ran(output) == ["train", "evaluate"]
+    experiments = json.loads(dvc(repo, "exp", "show", "--json"))
+    runs = [
+        exp["data"]
+        for commit in experiments
+        for experiment in commit.get("experiments") or []
+        for exp in experiment["revs"]
+    ]
+    gru = [r for r in runs if r["params"]["params.yaml"]["data"]["model"]["cell"] == "gru"]
+    assert len(gru) == 1
+    assert set(gru[0]["metrics"]["reports/metrics.json"]["data"]) >= {"accuracy", "loss", "roc_auc"}
