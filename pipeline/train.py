@@ -6,6 +6,7 @@ all negative. Per-epoch metrics go to DVCLive, whose TSVs dvc.yaml plots.
 """
 
 import logging
+import time
 
 import tensorflow as tf
 from dvclive import Live
@@ -25,6 +26,20 @@ OPTIMIZERS = {
     "rmsprop": keras.optimizers.RMSprop,
     "sgd": keras.optimizers.SGD,
 }
+
+
+class TrainingTime(keras.callbacks.Callback):
+    """Wall time of fit() in DVCLive's summary, so `dvc exp show` lists it beside the metrics."""
+
+    def __init__(self, live: Live) -> None:
+        super().__init__()
+        self.live = live
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.live.summary["train_seconds"] = round(time.perf_counter() - self.start, 1)
 
 
 def set_determinism(seed: int) -> None:
@@ -88,9 +103,8 @@ def main() -> None:
     write_text(paths.MODEL_SUMMARY, summary_text(model, config))
     print(paths.MODEL_SUMMARY.read_text(encoding="utf-8"))
 
-    callbacks: list[keras.callbacks.Callback] = [
-        DVCLiveCallback(live=Live(str(paths.TRAIN_LOG), dvcyaml=False, save_dvc_exp=False))
-    ]
+    live = Live(str(paths.TRAIN_LOG), dvcyaml=False, save_dvc_exp=False)
+    callbacks: list[keras.callbacks.Callback] = [TrainingTime(live), DVCLiveCallback(live=live)]
     if settings["early_stopping_patience"]:
         callbacks.append(
             keras.callbacks.EarlyStopping(
