@@ -15,7 +15,7 @@ lint: $(VENV)/.installed
 	ruff check . && ruff format --check .
 
 bench: $(VENV)/.installed
-	python -m benchmarks.data_stages
+	python -m benchmarks
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)

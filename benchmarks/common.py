@@ -25,9 +25,7 @@ def timed(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
     """Wall time and peak RSS of one child process (os.wait4 gives that child's own rusage)."""
     environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})}
     start = time.perf_counter()
-    child = subprocess.Popen(
-        args, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    child = subprocess.Popen(args, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)

@@ -85,9 +85,7 @@ def iter_members(stream: BinaryIO) -> Iterator[tuple[str, bool, int]]:
         padded = -(-size // BLOCK) * BLOCK
         if kind in (b"x", b"L"):  # pax or GNU long name: applies to the next member
             data = stream.read(padded)[:size]
-            long_name = (
-                _pax_path(data) if kind == b"x" else data.rstrip(b"\x00").decode("utf-8", "surrogateescape")
-            )
+            long_name = _pax_path(data) if kind == b"x" else data.rstrip(b"\x00").decode("utf-8", "surrogateescape")
             continue
         if kind in (b"g", b"K"):
             stream.read(padded)
@@ -124,9 +122,7 @@ def iter_reviews(archive: Path) -> Iterator[Review]:
     except FileNotFoundError:
         raise PipelineError(f"{archive}: not found; run `dvc repro download`") from None
     except (NotATar, EOFError, gzip.BadGzipFile, zlib.error, OSError, ValueError) as error:
-        raise PipelineError(
-            f"{archive}: not a readable .tar.gz archive ({error or type(error).__name__})"
-        ) from None
+        raise PipelineError(f"{archive}: not a readable .tar.gz archive ({error or type(error).__name__})") from None
 
 
 def reviews_digest(archive: Path) -> str:
@@ -135,7 +131,5 @@ def reviews_digest(archive: Path) -> str:
     A repacked mirror (other compression, member order or extra files) gives the same digest
     as the official archive exactly when it holds the same 50,000 labelled reviews.
     """
-    lines = sorted(
-        f"{review.name}\t{hashlib.sha256(review.data).hexdigest()}\n" for review in iter_reviews(archive)
-    )
+    lines = sorted(f"{review.name}\t{hashlib.sha256(review.data).hexdigest()}\n" for review in iter_reviews(archive))
     return hashlib.sha256("".join(lines).encode()).hexdigest()

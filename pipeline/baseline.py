@@ -51,9 +51,7 @@ def main() -> None:
     model.fit(train.column("text").to_pylist(), train.column("label").to_numpy())
     proba = model.predict_proba(test.column("text").to_pylist())[:, 1]
     y = test.column("label").to_numpy().astype(int)
-    scores = write_scores(
-        paths.BASELINE_METRICS, paths.PLOTS / "baseline", y, proba, p["evaluate"]["threshold"]
-    )
+    scores = write_scores(paths.BASELINE_METRICS, paths.PLOTS / "baseline", y, proba, p["evaluate"]["threshold"])
     log.info("test: %s", scores)
 
 

@@ -60,9 +60,7 @@ def fetch_http(url: str, part: Path, timeout: float, retries: int) -> None:
         offset = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         try:
-            with urllib.request.urlopen(
-                urllib.request.Request(url, headers=headers), timeout=timeout
-            ) as response:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
                 if offset and response.status != 206:
                     offset = 0  # the server ignored the range: start again
                 elif offset:
@@ -90,9 +88,7 @@ def fetch_http(url: str, part: Path, timeout: float, retries: int) -> None:
             if http_error.code == 416 and offset:
                 return  # nothing left to fetch: the digest check decides
             if http_error.code < 500:
-                raise PipelineError(
-                    f"cannot download {url}: HTTP {http_error.code} {http_error.reason}"
-                ) from None
+                raise PipelineError(f"cannot download {url}: HTTP {http_error.code} {http_error.reason}") from None
             error = http_error
         except (urllib.error.URLError, http.client.HTTPException, OSError) as net_error:
             error = net_error

@@ -29,8 +29,7 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray, threshold: float) -
 def roc_table(y: np.ndarray, proba: np.ndarray) -> list[dict]:
     fpr, tpr, _ = metrics.roc_curve(y, proba)
     return [
-        {"fpr": round(f, 4), "tpr": round(float(t), 6)}
-        for f, t in zip(GRID, np.interp(GRID, fpr, tpr), strict=True)
+        {"fpr": round(f, 4), "tpr": round(float(t), 6)} for f, t in zip(GRID, np.interp(GRID, fpr, tpr), strict=True)
     ]
 
 

@@ -41,9 +41,7 @@ def number(low: float, high: float, *, open_low: bool = True, open_high: bool = 
     left, right = "(" if open_low else "[", ")" if open_high else "]"
 
     def check(v: Any) -> bool:
-        return (
-            _is_number(v) and (v > low if open_low else v >= low) and (v < high if open_high else v <= high)
-        )
+        return _is_number(v) and (v > low if open_low else v >= low) and (v < high if open_high else v <= high)
 
     return Rule(f"a number in {left}{low}, {high}{right}", check)
 
@@ -69,9 +67,7 @@ def _units(v: Any) -> bool:
 BOOLEAN = Rule("true or false", lambda v: isinstance(v, bool))
 SHA256 = Rule(
     "64 hex digits, or an empty string to skip the check",
-    lambda v: (
-        isinstance(v, str) and (v == "" or (len(v) == 64 and all(c in "0123456789abcdef" for c in v.lower())))
-    ),
+    lambda v: isinstance(v, str) and (v == "" or (len(v) == 64 and all(c in "0123456789abcdef" for c in v.lower()))),
 )
 INF = float("inf")
 
@@ -133,9 +129,7 @@ def validate(params: Any, source: Path = paths.PARAMS) -> dict[str, dict[str, An
             if key not in values:
                 raise PipelineError(f"{source}: {section}.{key} is missing ({rule.allowed})")
             if not rule.check(values[key]):
-                raise PipelineError(
-                    f"{source}: {section}.{key} = {values[key]!r} is invalid: expected {rule.allowed}"
-                )
+                raise PipelineError(f"{source}: {section}.{key} = {values[key]!r} is invalid: expected {rule.allowed}")
         for key in values:
             if key not in rules:
                 raise PipelineError(f"{source}: unknown key {section}.{key} (known: {', '.join(rules)})")

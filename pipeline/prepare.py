@@ -47,9 +47,7 @@ def read_splits(archive: Path) -> tuple[dict[str, list[dict]], dict[str, Counter
             tally["empty"] += 1
             log.warning("%s: empty review", review.name)
         tally["pos" if review.label else "neg"] += 1
-        rows[review.split].append(
-            {"id": review.id, "stars": review.stars, "label": review.label, "text": text}
-        )
+        rows[review.split].append({"id": review.id, "stars": review.stars, "label": review.label, "text": text})
     for split_rows in rows.values():
         split_rows.sort(key=lambda row: (-row["label"], row["id"]))
     return rows, counts

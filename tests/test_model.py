@@ -41,13 +41,9 @@ VARIANTS = list(itertools.product(["simple_rnn", "lstm", "gru"], [False, True], 
 
 
 @pytest.mark.parametrize(("cell", "bidirectional", "layers"), VARIANTS)
-def test_every_variant_matches_the_formula_and_trains_a_step(
-    cell: str, bidirectional: bool, layers: int
-) -> None:
+def test_every_variant_matches_the_formula_and_trains_a_step(cell: str, bidirectional: bool, layers: int) -> None:
     config = copy.deepcopy(DEFAULT)
-    config.update(
-        cell=cell, bidirectional=bidirectional, layers=layers, units=[6, 4][:layers], embedding_dim=5
-    )
+    config.update(cell=cell, bidirectional=bidirectional, layers=layers, units=[6, 4][:layers], embedding_dim=5)
     model = build_model(30, 7, config)
     for name, expected in recurrent_checks(config):
         assert model.get_layer(name).count_params() == expected

@@ -54,9 +54,7 @@ def test_repro_builds_everything_then_caches(dvc_repo: Path) -> None:
     assert "reports/metrics.json" in shown and "reports/baseline_metrics.json" in shown
     assert ran(dvc(dvc_repo, "repro")) == []
 
-    out = run_cmd(
-        [sys.executable, "-m", "pipeline.predict", "wonderful superb brilliant film"], dvc_repo
-    ).stdout
+    out = run_cmd([sys.executable, "-m", "pipeline.predict", "wonderful superb brilliant film"], dvc_repo).stdout
     assert re.fullmatch(r"(positive|negative)\t0\.\d{4}\twonderful superb brilliant film\n", out)
 
     params = yaml.safe_load((dvc_repo / "params.yaml").read_text())

@@ -60,8 +60,7 @@ def test_binary_file(model_repo: Path) -> None:
     result = predict(model_repo, "--file", "blob.bin")
     assert result.returncode == 1
     assert (
-        result.stderr.decode()
-        == "error: blob.bin: binary data (NUL bytes), expected text with one review per line\n"
+        result.stderr.decode() == "error: blob.bin: binary data (NUL bytes), expected text with one review per line\n"
     )
 
 
@@ -69,7 +68,4 @@ def test_missing_model_says_to_run_dvc_repro(model_repo: Path) -> None:
     (model_repo / paths.MODEL).unlink()
     result = predict(model_repo, "a review")
     assert result.returncode == 1
-    assert (
-        result.stderr.decode().splitlines()[-1]
-        == f"error: {paths.MODEL}: not found; run `dvc repro` to build it"
-    )
+    assert result.stderr.decode().splitlines()[-1] == f"error: {paths.MODEL}: not found; run `dvc repro` to build it"

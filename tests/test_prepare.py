@@ -42,25 +42,19 @@ def run_prepare(monkeypatch: pytest.MonkeyPatch, repo: Path, archive: Path) -> d
     return json.loads(paths.PREPARE_REPORT.read_text())
 
 
-def test_same_reviews_in_another_order_give_identical_bytes(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_same_reviews_in_another_order_give_identical_bytes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     members = tiny_reviews()
     outputs = []
     for name, order in (("a", members), ("b", dict(reversed(list(members.items()))))):
         archive = write_archive(tmp_path / f"{name}.tar.gz", order)
         run_prepare(monkeypatch, tmp_path / name, archive)
-        outputs.append(
-            [(tmp_path / name / paths.PREPARED / f"{s}.parquet").read_bytes() for s in paths.SPLITS]
-        )
+        outputs.append([(tmp_path / name / paths.PREPARED / f"{s}.parquet").read_bytes() for s in paths.SPLITS])
     assert outputs[0] == outputs[1]
     table = pq.read_table(tmp_path / "a" / paths.PREPARED / "train.parquet")
     assert table.column_names == ["id", "stars", "label", "text"]
 
 
-def test_invalid_utf8_and_empty_reviews_are_counted_not_fatal(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_invalid_utf8_and_empty_reviews_are_counted_not_fatal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     members = tiny_reviews()
     members["aclImdb/train/pos/0_7.txt"] = b"caf\xe9 in latin-1 \xff"
     members["aclImdb/test/neg/1_2.txt"] = b"<br /><br />"

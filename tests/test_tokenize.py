@@ -38,10 +38,7 @@ def test_parity_with_keras_legacy_tokenizer(num_words: int) -> None:
     tokens, offsets = tokenize.texts_to_sequences(texts, vocab)
     ours = [tokens[a:b].tolist() for a, b in itertools.pairwise(offsets)]
     assert ours == expected
-    assert (
-        vocab
-        == [w for w, i in sorted(keras_tokenizer.word_index.items(), key=lambda kv: kv[1])][: num_words - 1]
-    )
+    assert vocab == [w for w, i in sorted(keras_tokenizer.word_index.items(), key=lambda kv: kv[1])][: num_words - 1]
     assert tokens.dtype == np.int32 and offsets.dtype == np.int64
     assert tokens.size == 0 or (tokens.min() >= 1 and tokens.max() <= num_words - 1)
 

@@ -1,0 +1,118 @@
+"""The whole pipeline as users pay for it: cold, warm, after a parameter edit, and per stage.
+
+IMDB_ARCHIVE=../shared/datasets/aclImdb_v1.tar.gz python -m benchmarks.pipeline_runs
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from benchmarks.common import BIN, ROOT, WORK, Run, median, timed
+
+STAGES = ("download", "prepare", "tokenize", "pad", "train", "evaluate", "baseline")
+REVIEWS = {
+    "download": 50_000,
+    "prepare": 50_000,
+    "tokenize": 50_000,
+    "pad": 50_000,
+    "train": 25_000,
+    "evaluate": 25_000,
+    "baseline": 50_000,
+}  # reviews each stage reads
+
+
+def git_dvc_repo(name: str) -> Path:
+    """A fresh git + DVC repository with the pipeline's code and params: an empty cache."""
+    repo = WORK / name
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
+    shutil.copytree(ROOT / "pipeline", repo / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    for name_ in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name_, repo)
+    for args in (
+        ["git", "init", "-q"],
+        [sys.executable, "-m", "dvc", "init", "-q"],
+        [sys.executable, "-m", "dvc", "config", "core.analytics", "false"],
+    ):
+        subprocess.run(args, cwd=repo, check=True)
+    return repo
+
+
+def repro(repo: Path, archive: Path) -> tuple[Run, list[str]]:
+    """Time `dvc repro`; also say which stages ran."""
+    log = repo / "repro.log"
+    env = {"IMDB_ARCHIVE": str(archive), "DVC_NO_ANALYTICS": "1"}
+    run = timed(["sh", "-c", f"'{BIN / 'dvc'}' repro > '{log}' 2>&1"], repo, env)
+    return run, re.findall(r"Running stage '(\w+)'", log.read_text())
+
+
+def cold_against_tutorial(archive: Path, data_dir: Path, rounds: int) -> tuple[dict, Path]:
+    pipeline, tutorial = [], []
+    for round_ in range(1, rounds + 1):
+        tutorial.append(timed([sys.executable, "-m", "benchmarks.tutorial", str(data_dir)], ROOT))
+        repo = git_dvc_repo("cold")
+        run, ran = repro(repo, archive)
+        assert sorted(ran) == sorted(STAGES), ran
+        pipeline.append(run)
+        print(
+            f"cold round {round_}: tutorial {tutorial[-1].seconds:.1f} s, dvc repro {run.seconds:.1f} s",
+            file=sys.stderr,
+        )
+    script, cold = median(tutorial), median(pipeline)
+    return {
+        "tutorial_script_seconds": round(script.seconds, 2),
+        "cold_repro_seconds": round(cold.seconds, 2),
+        "ratio_cold_over_tutorial": round(cold.seconds / script.seconds, 3),
+    }, repo
+
+
+def warm(repo: Path, archive: Path, runs: int = 5) -> dict:
+    results = [repro(repo, archive) for _ in range(runs)]
+    assert all(ran == [] for _, ran in results)
+    dvc_version = [timed([str(BIN / "dvc"), "--version"], repo) for _ in range(runs)]
+    return {
+        "warm_repro_seconds": round(median([r for r, _ in results]).seconds, 3),
+        "dvc_startup_seconds": round(median(dvc_version).seconds, 3),
+    }
+
+
+def after_epochs_edit(repo: Path, archive: Path) -> dict:
+    params_file = repo / "params.yaml"
+    original = params_file.read_text()
+    params = yaml.safe_load(original)
+    params["train"]["epochs"] -= 1
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    run, ran = repro(repo, archive)
+    params_file.write_text(original)
+    repro(repo, archive)  # back to the committed state (from the run-cache)
+    return {"edit_train_epochs_seconds": round(run.seconds, 2), "edit_train_epochs_ran": ran}
+
+
+def per_stage(repo: Path, archive: Path) -> dict:
+    """Each stage's own process, as `dvc repro` starts it, timed alone."""
+    stages = {}
+    for stage in STAGES:
+        run = timed([sys.executable, "-m", f"pipeline.{stage}"], repo, {"IMDB_ARCHIVE": str(archive)})
+        stages[stage] = {
+            "seconds": round(run.seconds, 2),
+            "peak_rss_mb": round(run.peak_rss_mb),
+            "reviews_per_second": round(REVIEWS[stage] / run.seconds),
+        }
+    return stages
+
+
+def training(repo: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.training"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": f"{repo}:{ROOT}", "PATH": str(BIN)},
+    )
+    return json.loads(out.stdout.splitlines()[-1])
