@@ -56,7 +56,8 @@ def report(r: dict) -> str:
         f"| {p['warm_repro_seconds'] / p['dvc_startup_seconds']:.1f} x `dvc --version` "
         f"({p['dvc_startup_seconds']:.2f} s); target <= 1.5 s |",
         f"| after editing `train.epochs` ({', '.join(p['edit_train_epochs_ran'])} ran) "
-        f"| {p['edit_train_epochs_seconds']:.1f} | {p['edit_train_epochs_seconds'] / p['cold_repro_seconds']:.2f} x cold |",
+        f"| {p['edit_train_epochs_seconds']:.1f} "
+        f"| {p['edit_train_epochs_seconds'] / p['cold_repro_seconds']:.2f} x cold |",
         "",
         "| stage | wall s | peak RSS MB | reviews/s |",
         "|---|---|---|---|",

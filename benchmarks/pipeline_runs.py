@@ -38,6 +38,8 @@ def git_dvc_repo(name: str) -> Path:
         ["git", "init", "-q"],
         [sys.executable, "-m", "dvc", "init", "-q"],
         [sys.executable, "-m", "dvc", "config", "core.analytics", "false"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "bench"],
     ):
         subprocess.run(args, cwd=repo, check=True)
     return repo

@@ -59,7 +59,7 @@ def main() -> None:
     prepared = pq.read_table(require(paths.split_file(paths.PREPARED, "test", ".parquet")))
     if not np.array_equal(prepared.column("id").to_numpy(), test["id"]):
         raise PipelineError("data/padded/test.npz and data/prepared/test.parquet disagree: run `dvc repro`")
-    model = keras.saving.load_model(require(paths.MODEL))
+    model = keras.saving.load_model(require(paths.MODEL), compile=False)  # inference only
 
     proba = model.predict(test["x"], batch_size=1000, verbose=0).ravel()
     y = test["y"].astype(int)

@@ -136,11 +136,22 @@ def validate(params: Any, source: Path = paths.PARAMS) -> dict[str, dict[str, An
     for section in params:
         if section not in SCHEMA:
             raise PipelineError(f"{source}: unknown section '{section}' (known: {', '.join(SCHEMA)})")
-    _check_model(params["model"], source)
+    _check_combinations(params, source)
     return params
 
 
-def _check_model(model: dict[str, Any], source: Path) -> None:
+# Unrolling builds one copy of the cell per time step: past a few hundred steps the graph's
+# build time and memory outgrow any gain.
+MAX_UNROLL = 400
+
+
+def _check_combinations(params: dict[str, Any], source: Path) -> None:
+    model = params["model"]
+    if model["unroll"] and params["pad"]["maxlen"] > MAX_UNROLL:
+        raise PipelineError(
+            f"{source}: model.unroll = true with pad.maxlen = {params['pad']['maxlen']}: unrolling is for"
+            f" sequences of at most {MAX_UNROLL} steps; set model.unroll: false"
+        )
     units = model["units"]
     if isinstance(units, list) and len(units) != model["layers"]:
         raise PipelineError(

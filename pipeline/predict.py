@@ -63,7 +63,7 @@ def main() -> None:
     require(paths.MODEL)
     from pipeline.model import keras  # only now: bad input fails without TensorFlow's start-up
 
-    model = keras.saving.load_model(paths.MODEL)
+    model = keras.saving.load_model(paths.MODEL, compile=False)  # inference only
     for review, proba in zip(reviews, predict_proba(model, reviews, vocab, p["pad"]), strict=True):
         label = WORDS[int(proba >= p["evaluate"]["threshold"])]
         preview = review if len(review) <= 60 else review[:57] + "..."

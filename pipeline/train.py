@@ -11,6 +11,7 @@ import time
 import tensorflow as tf
 from dvclive import Live
 from dvclive.keras import DVCLiveCallback
+from scmrepo.exceptions import SCMError
 from sklearn.model_selection import train_test_split
 
 from pipeline import figures, params, paths
@@ -108,7 +109,10 @@ def main() -> None:
     write_text(paths.MODEL_SUMMARY, summary_text(model, config))
     print(paths.MODEL_SUMMARY.read_text(encoding="utf-8"))
 
-    live = Live(str(paths.TRAIN_LOG), dvcyaml=False, save_dvc_exp=False)
+    try:
+        live = Live(str(paths.TRAIN_LOG), dvcyaml=False, save_dvc_exp=False)
+    except SCMError as error:  # DVCLive reads the current commit, and an empty repository has none
+        raise PipelineError(f"DVCLive cannot start ({error}): make a first git commit, then run again") from None
     callbacks: list[keras.callbacks.Callback] = [TrainingTime(live), DVCLiveCallback(live=live)]
     if settings["early_stopping_patience"]:
         callbacks.append(

@@ -93,3 +93,20 @@ def test_killed_repro_then_repro_gives_the_uninterrupted_results(dvc_repo: Path,
         resumed = json.loads((dvc_repo / "reports" / name).read_text())
         assert resumed == json.loads((clean / "reports" / name).read_text())
     assert not list((dvc_repo / "models").glob(".*tmp*"))
+
+
+def test_train_in_a_repository_without_commits_says_what_to_do(tmp_path: Path, tiny_archive: Path) -> None:
+    import numpy as np
+    import yaml
+    from conftest import tiny_params
+
+    from pipeline.files import save_npz
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params(tiny_archive)))
+    rng = np.random.default_rng(0)
+    save_npz(tmp_path / "data/padded/train.npz", x=rng.integers(0, 50, (20, 20)), y=np.arange(20) % 2)
+    run_cmd(["git", "init", "-q"], tmp_path)
+    result = run_cmd([sys.executable, "-m", "pipeline.train"], tmp_path, check=False, PYTHONPATH=str(ROOT))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith("error: DVCLive cannot start")
+    assert "make a first git commit" in result.stderr and "Traceback" not in result.stderr

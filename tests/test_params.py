@@ -91,6 +91,15 @@ def test_units_per_layer_must_match_layers() -> None:
     assert params.layer_units(params.validate(bad)["model"]) == [32, 16, 8]
 
 
+def test_unroll_only_for_short_sequences() -> None:
+    bad = copy.deepcopy(DEFAULTS)
+    bad["pad"]["maxlen"] = 800
+    with pytest.raises(PipelineError, match=r"model.unroll = true with pad.maxlen = 800: .*set model.unroll: false"):
+        params.validate(bad)
+    bad["model"]["unroll"] = False
+    params.validate(bad)
+
+
 def test_yaml_syntax_error_gives_line(tmp_path: Path) -> None:
     broken = tmp_path / "params.yaml"
     broken.write_text("train:\n  epochs: [1\n  seed: 3\n")
