@@ -8,6 +8,9 @@ all negative. Per-epoch metrics go to DVCLive, whose TSVs dvc.yaml plots.
 import logging
 import time
 
+from pipeline.model import build_model, keras, recurrent_checks  # first: it loads TensorFlow quietly
+
+# isort: split
 import tensorflow as tf
 from dvclive import Live
 from dvclive.keras import DVCLiveCallback
@@ -17,7 +20,6 @@ from sklearn.model_selection import train_test_split
 from pipeline import figures, params, paths
 from pipeline.errors import PipelineError, run
 from pipeline.files import atomic_path, load_npz, require, write_text
-from pipeline.model import build_model, keras, recurrent_checks
 
 log = logging.getLogger("train")
 
