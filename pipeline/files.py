@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.errors import PipelineError
+
 # Zip entries carry a timestamp; a fixed one keeps .npz files byte-identical across runs.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -58,7 +60,5 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
 def require(path: Path) -> Path:
     """Fail with one line, not a traceback, when an input of a stage is missing."""
     if not path.exists():
-        from pipeline.errors import PipelineError
-
         raise PipelineError(f"{path}: not found; run `dvc repro` to build it")
     return path

@@ -22,19 +22,14 @@ from pipeline.files import require, save_npz, write_json
 log = logging.getLogger("tokenize")
 
 FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # keras Tokenizer's default filters
-_TO_SPACE = str.maketrans(FILTERS, " " * len(FILTERS))
 # The filters are ASCII, and ASCII bytes never occur inside a multi-byte UTF-8 character, so
 # translating the encoded bytes is the same as translating the text, and much faster.
 _BYTES_TO_SPACE = bytes.maketrans(FILTERS.encode(), b" " * len(FILTERS))
 
 
-def text_to_words(text: str) -> list[str]:
-    """One text's words: keras.preprocessing.text.text_to_word_sequence with its defaults."""
-    return [word for word in text.lower().translate(_TO_SPACE).split(" ") if word]
-
-
 def split_words(texts: Sequence[str]) -> pa.ListArray:
-    """text_to_words over all texts at once; the lists keep empty strings, which no vocabulary has."""
+    """Keras' text_to_word_sequence over all texts at once; the lists keep empty strings, which no
+    vocabulary has."""
     spaced = [text.lower().encode().translate(_BYTES_TO_SPACE) for text in texts]  # lower() as Keras
     return pc.split_pattern(pa.array(spaced, pa.binary()).view(pa.string()), " ")
 

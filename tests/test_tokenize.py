@@ -63,17 +63,19 @@ def test_vocabulary_is_fitted_on_train_only(
     assert not {str(i) for i in range(100, 112)} & set(vocab["words"])
 
 
-def test_text_to_words_matches_keras_word_sequence() -> None:
-    """The per-text rule, which the baseline's TF-IDF uses, splits exactly as Keras does."""
+def test_split_words_matches_keras_word_sequence() -> None:
     from tf_keras.preprocessing.text import text_to_word_sequence
 
-    for text in corpus():
-        assert tokenize.text_to_words(text) == text_to_word_sequence(text)
+    texts = corpus()
+    for words, text in zip(tokenize.split_words(texts).to_pylist(), texts, strict=True):
+        assert [word for word in words if word] == text_to_word_sequence(text)
 
 
 def test_baseline_splits_words_as_the_tokenizer_does() -> None:
+    from tf_keras.preprocessing.text import text_to_word_sequence
+
     from pipeline.baseline import build_baseline
 
     analyzer = build_baseline(max_features=10, ngram_max=1, c=1.0)[0].build_analyzer()
     for text in corpus():
-        assert analyzer(text) == tokenize.text_to_words(text)
+        assert analyzer(text) == text_to_word_sequence(text)
