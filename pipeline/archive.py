@@ -54,6 +54,11 @@ def _number(field: bytes) -> int:
         raise NotATar(f"bad numeric field {field!r}") from None
 
 
+def _text(field: bytes) -> str:
+    """A name field or record: NUL-padded UTF-8, undecodable bytes kept as surrogates."""
+    return field.rstrip(b"\x00").decode("utf-8", "surrogateescape")
+
+
 def _pax_path(data: bytes) -> str | None:
     """The `path` record of a pax extended header ("<length> path=<value>\\n" records)."""
     pos = 0
@@ -62,7 +67,7 @@ def _pax_path(data: bytes) -> str | None:
         length = int(data[pos:space])
         key, _, value = data[space + 1 : pos + length - 1].partition(b"=")
         if key == b"path":
-            return value.decode("utf-8", "surrogateescape")
+            return _text(value)
         pos += length
     return None
 
@@ -85,15 +90,14 @@ def iter_members(stream: BinaryIO) -> Iterator[tuple[str, bool, int]]:
         padded = -(-size // BLOCK) * BLOCK
         if kind in (b"x", b"L"):  # pax or GNU long name: applies to the next member
             data = stream.read(padded)[:size]
-            long_name = _pax_path(data) if kind == b"x" else data.rstrip(b"\x00").decode("utf-8", "surrogateescape")
+            long_name = _pax_path(data) if kind == b"x" else _text(data)
             continue
         if kind in (b"g", b"K"):
             stream.read(padded)
             continue
-        name = header[:100].rstrip(b"\x00").decode("utf-8", "surrogateescape")
+        name = _text(header[:100])
         if header[257:263] == b"ustar\x00" and header[345]:  # POSIX ustar: a prefix directory
-            prefix = header[345:500].rstrip(b"\x00").decode("utf-8", "surrogateescape")
-            name = f"{prefix}/{name}"
+            name = f"{_text(header[345:500])}/{name}"
         if long_name is not None:
             name, long_name = long_name, None
         regular = kind in REGULAR
