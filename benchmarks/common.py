@@ -51,13 +51,20 @@ def extract_labelled(archive: Path, target: Path) -> Path:
     return folder
 
 
-def scratch_repo(name: str, archive: Path) -> Path:
-    """A copy of the pipeline's code and params with the archive in place of `download`."""
+def copy_project(name: str) -> Path:
+    """A new folder under benchmarks/work/ with the pipeline's code, dvc.yaml and params.yaml."""
     repo = WORK / name
     shutil.rmtree(repo, ignore_errors=True)
     repo.mkdir(parents=True)
     shutil.copytree(ROOT / "pipeline", repo / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "params.yaml", repo)
+    for file in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / file, repo)
+    return repo
+
+
+def scratch_repo(name: str, archive: Path) -> Path:
+    """The project with the archive in place of `download`, for running stages directly."""
+    repo = copy_project(name)
     (repo / "data" / "raw").mkdir(parents=True)
     shutil.copy(archive, repo / "data" / "raw" / "aclImdb_v1.tar.gz")
     return repo

@@ -5,14 +5,13 @@ IMDB_ARCHIVE=../shared/datasets/aclImdb_v1.tar.gz python -m benchmarks.pipeline_
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
-from benchmarks.common import BIN, ROOT, WORK, Run, median, timed
+from benchmarks.common import BIN, ROOT, Run, copy_project, median, timed
 
 STAGES = ("download", "prepare", "tokenize", "pad", "train", "evaluate", "baseline")
 REVIEWS = {
@@ -28,12 +27,7 @@ REVIEWS = {
 
 def git_dvc_repo(name: str) -> Path:
     """A fresh git + DVC repository with the pipeline's code and params: an empty cache."""
-    repo = WORK / name
-    shutil.rmtree(repo, ignore_errors=True)
-    repo.mkdir(parents=True)
-    shutil.copytree(ROOT / "pipeline", repo / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-    for name_ in ("dvc.yaml", "params.yaml"):
-        shutil.copy(ROOT / name_, repo)
+    repo = copy_project(name)
     for args in (
         ["git", "init", "-q"],
         [sys.executable, "-m", "dvc", "init", "-q"],
