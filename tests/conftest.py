@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -149,6 +150,16 @@ def run_cmd(args: list[str], cwd: Path, check: bool = True, **env: str) -> subpr
     if check and result.returncode != 0:
         raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def dvc(repo: Path, *args: str, **env: str) -> str:
+    """Run a dvc command in `repo`; its stdout."""
+    return run_cmd([sys.executable, "-m", "dvc", *args], repo, **env).stdout
+
+
+def ran(output: str) -> list[str]:
+    """The stages that a `dvc repro` or `dvc exp run` output says it ran."""
+    return re.findall(r"Running stage '(\w+)'", output)
 
 
 @pytest.fixture

@@ -6,18 +6,10 @@ import sys
 from pathlib import Path
 
 import yaml
-from conftest import run_cmd
+from conftest import dvc, ran, run_cmd
 
 METRIC_KEYS = {"accuracy", "loss", "precision", "recall", "f1", "roc_auc"}
 STAGES = ["download", "prepare", "tokenize", "pad", "train", "evaluate", "baseline"]
-
-
-def dvc(repo: Path, *args: str, **env: str) -> str:
-    return run_cmd([sys.executable, "-m", "dvc", *args], repo, **env).stdout
-
-
-def ran(output: str) -> list[str]:
-    return re.findall(r"Running stage '(\w+)'", output)
 
 
 def test_repro_builds_everything_then_caches(dvc_repo: Path) -> None:

@@ -1,26 +1,20 @@
 """Comparing runs and sharing them: diffs across commits, experiments, remotes, the run-cache."""
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 import yaml
-from conftest import make_dvc_repo, run_cmd, tiny_reviews, write_archive
+from conftest import dvc, make_dvc_repo, ran, run_cmd, tiny_reviews, write_archive
 from moto.server import ThreadedMotoServer
-from test_pipeline import ran
 
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-
-
-def dvc(repo: Path, *args: str, **env: str) -> str:
-    return run_cmd([sys.executable, "-m", "dvc", *args], repo, **env).stdout
 
 
 def clone(source: Path, target: Path) -> Path:
