@@ -11,10 +11,10 @@ import time
 
 import yaml
 
-from pipeline import paths
-from pipeline.files import load_npz
-from pipeline.model import build_model, keras
-from pipeline.params import CELLS
+from pipeline.lib import paths
+from pipeline.lib.files import load_npz
+from pipeline.lib.model import build_model, keras
+from pipeline.lib.params import CELLS
 
 
 class EpochTimer(keras.callbacks.Callback):

@@ -12,11 +12,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from pipeline import params, paths
-from pipeline.errors import run
-from pipeline.files import require
-from pipeline.metrics import write_scores
-from pipeline.tokenize import FILTERS
+from pipeline.lib import params, paths
+from pipeline.lib.cli import run
+from pipeline.lib.files import require
+from pipeline.lib.metrics import write_scores
+from pipeline.lib.text import FILTERS
 
 log = logging.getLogger("baseline")
 

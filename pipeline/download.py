@@ -18,10 +18,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from pipeline import params, paths
-from pipeline.archive import reviews_digest
-from pipeline.errors import PipelineError, run
-from pipeline.files import atomic_path
+from pipeline.lib import params, paths
+from pipeline.lib.archive import reviews_digest
+from pipeline.lib.cli import PipelineError, run
+from pipeline.lib.files import atomic_path
 
 log = logging.getLogger("download")
 

@@ -10,11 +10,12 @@ import logging
 import numpy as np
 import pyarrow.parquet as pq
 
-from pipeline import figures, params, paths
-from pipeline.errors import PipelineError, run
-from pipeline.files import load_npz, require
-from pipeline.metrics import WORDS, accuracy_by, write_csv, write_scores
-from pipeline.model import keras
+from pipeline.lib import figures, params, paths
+from pipeline.lib.backend import keras
+from pipeline.lib.cli import PipelineError, run
+from pipeline.lib.files import load_npz, require
+from pipeline.lib.labels import FOLDERS, NAMES
+from pipeline.lib.metrics import accuracy_by, write_csv, write_scores
 
 log = logging.getLogger("evaluate")
 
@@ -35,8 +36,8 @@ def review_rows(
         {
             "id": int(test["id"][i]),
             "stars": int(test["stars"][i]),
-            "true": WORDS[int(test["y"][i])],
-            "predicted": WORDS[int(predicted[i])],
+            "true": NAMES[int(test["y"][i])],
+            "predicted": NAMES[int(predicted[i])],
             "probability": round(float(proba[i]), 4),
             "tokens": int(test["length"][i]),
             "text": texts[i],
@@ -69,10 +70,10 @@ def main() -> None:
     scores = write_scores(paths.METRICS, plots, y, proba, settings["threshold"])
     log.info("test: %s", scores)
 
-    short = {0: "neg", 1: "pos"}  # one row per review: short labels keep the file small
+    # One row per review: the folder names keep the file small.
     write_csv(
         plots / "confusion.csv",
-        [{"actual": short[a], "predicted": short[p]} for a, p in zip(y, predicted, strict=True)],
+        [{"actual": FOLDERS[a], "predicted": FOLDERS[p]} for a, p in zip(y, predicted, strict=True)],
     )
     write_csv(plots / "stars.csv", accuracy_by(test["stars"], correct, "stars"))
     bins = np.digitize(test["length"], LENGTH_EDGES)
@@ -86,7 +87,7 @@ def main() -> None:
         paths.ERRORS,
         review_rows(confident_errors(y, proba, settings["errors"]), test, proba, predicted, texts),
     )
-    figures.confusion_matrix(y, predicted, [WORDS[0], WORDS[1]], paths.FIGURES / "confusion_matrix.png")
+    figures.confusion_matrix(y, predicted, list(NAMES), paths.FIGURES / "confusion_matrix.png")
     figures.roc(y, proba, paths.FIGURES / "roc.png")
 
 

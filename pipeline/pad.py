@@ -1,35 +1,19 @@
 """Stage `pad`: every review to exactly pad.maxlen indices, as keras `pad_sequences` does.
 
 Defaults are Keras': 'pre' padding with 0 and 'pre' truncating (the last maxlen tokens are
-kept). Vectorised over the concatenated tokens, no Python loop per review.
+kept). `length` keeps each review's token count before truncation, for evaluate's analysis.
 """
 
 import logging
 
 import numpy as np
 
-from pipeline import params, paths
-from pipeline.errors import run
-from pipeline.files import load_npz, require, save_npz
+from pipeline.lib import params, paths
+from pipeline.lib.cli import run
+from pipeline.lib.files import load_npz, require, save_npz
+from pipeline.lib.text import pad_sequences
 
 log = logging.getLogger("pad")
-
-
-def pad_sequences(
-    tokens: np.ndarray, offsets: np.ndarray, maxlen: int, padding: str = "pre", truncating: str = "pre"
-) -> np.ndarray:
-    """An (n, maxlen) int32 array; review i is tokens[offsets[i]:offsets[i+1]]."""
-    lengths = np.diff(offsets)
-    kept = np.minimum(lengths, maxlen)
-    first = offsets[:-1] + (lengths - kept if truncating == "pre" else 0)
-    column = np.arange(maxlen)
-    # Column where each row's kept tokens begin: at the right end for 'pre' padding.
-    start = (maxlen - kept if padding == "pre" else np.zeros_like(kept))[:, None]
-    filled = (column >= start) & (column < start + kept[:, None])
-    source = first[:, None] + column - start
-    x = np.zeros((len(lengths), maxlen), dtype=np.int32)
-    x[filled] = tokens[source[filled]]
-    return x
 
 
 def main() -> None:

@@ -11,13 +11,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline import params, paths
-from pipeline.errors import PipelineError, run
-from pipeline.files import require
-from pipeline.metrics import WORDS
-from pipeline.pad import pad_sequences
-from pipeline.prepare import clean_text
-from pipeline.tokenize import load_vocabulary, texts_to_sequences
+from pipeline.lib import params, paths
+from pipeline.lib.cli import PipelineError, run
+from pipeline.lib.files import require
+from pipeline.lib.labels import NAMES
+from pipeline.lib.text import clean_text, load_vocabulary, pad_sequences, texts_to_sequences
 
 if TYPE_CHECKING:
     import keras
@@ -61,11 +59,11 @@ def main() -> None:
     reviews = read_reviews(args)
     vocab = load_vocabulary()
     require(paths.MODEL)
-    from pipeline.model import keras  # only now: bad input fails without TensorFlow's start-up
+    from pipeline.lib.backend import keras  # only now: bad input fails without TensorFlow's start-up
 
     model = keras.saving.load_model(paths.MODEL, compile=False)  # inference only
     for review, proba in zip(reviews, predict_proba(model, reviews, vocab, p["pad"]), strict=True):
-        label = WORDS[int(proba >= p["evaluate"]["threshold"])]
+        label = NAMES[int(proba >= p["evaluate"]["threshold"])]
         preview = review if len(review) <= 60 else review[:57] + "..."
         print(f"{label}\t{proba:.4f}\t{preview}")
 

@@ -4,30 +4,23 @@ Columns: id, stars (from `<id>_<stars>.txt`), label (pos 1, neg 0) and text. Row
 sorted (positives first, then by id), so the same reviews give byte-identical files.
 """
 
-import html
 import logging
-import re
 from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import params, paths
-from pipeline.archive import iter_reviews
-from pipeline.errors import PipelineError, run
-from pipeline.files import atomic_path, require, write_json
+from pipeline.lib import params, paths
+from pipeline.lib.archive import iter_reviews
+from pipeline.lib.cli import PipelineError, run
+from pipeline.lib.files import atomic_path, require, write_json
+from pipeline.lib.labels import FOLDERS
+from pipeline.lib.text import clean_text
 
 log = logging.getLogger("prepare")
 
-TAG = re.compile(r"<[^>]+>")  # the tutorial's pattern
 SCHEMA = pa.schema([("id", pa.int32()), ("stars", pa.int8()), ("label", pa.int8()), ("text", pa.string())])
-
-
-def clean_text(raw: str) -> str:
-    """Strip HTML tags as the tutorial does, but leave a space so `end.<br />The` stays two words;
-    then decode entities (`&amp;` -> `&`)."""
-    return html.unescape(TAG.sub(" ", raw))
 
 
 def read_splits(archive: Path) -> tuple[dict[str, list[dict]], dict[str, Counter]]:
@@ -46,7 +39,7 @@ def read_splits(archive: Path) -> tuple[dict[str, list[dict]], dict[str, Counter
         if not text.strip():
             tally["empty"] += 1
             log.warning("%s: empty review", review.name)
-        tally["pos" if review.label else "neg"] += 1
+        tally[FOLDERS[review.label]] += 1
         rows[review.split].append({"id": review.id, "stars": review.stars, "label": review.label, "text": text})
     for split_rows in rows.values():
         split_rows.sort(key=lambda row: (-row["label"], row["id"]))
@@ -55,10 +48,10 @@ def read_splits(archive: Path) -> tuple[dict[str, list[dict]], dict[str, Counter
 
 def check_counts(archive: Path, counts: dict[str, Counter], expected: int) -> None:
     for split, tally in counts.items():
-        for folder in ("pos", "neg"):
+        for folder in FOLDERS:
             if not tally[folder]:
                 raise PipelineError(f"{archive}: no reviews in aclImdb/{split}/{folder}/")
-        total = tally["pos"] + tally["neg"]
+        total = sum(tally[folder] for folder in FOLDERS)
         if expected and total != expected:
             raise PipelineError(
                 f"{archive}: {split} has {total} reviews, expected {expected}"
@@ -67,8 +60,8 @@ def check_counts(archive: Path, counts: dict[str, Counter], expected: int) -> No
 
 
 def report(tally: Counter) -> dict[str, int]:
-    keys = ("pos", "neg", "invalid_utf8", "empty")
-    return {"reviews": tally["pos"] + tally["neg"], **{key: tally[key] for key in keys}}
+    keys = (*reversed(FOLDERS), "invalid_utf8", "empty")  # positives first, as the rows
+    return {"reviews": sum(tally[folder] for folder in FOLDERS), **{key: tally[key] for key in keys}}
 
 
 def write_parquet(path: Path, rows: list[dict]) -> None:

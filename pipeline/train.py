@@ -8,7 +8,7 @@ all negative. Per-epoch metrics go to DVCLive, whose TSVs dvc.yaml plots.
 import logging
 import time
 
-from pipeline.model import build_model, keras, recurrent_checks  # first: it loads TensorFlow quietly
+from pipeline.lib.backend import keras, portability_warning  # first: it pins and loads TensorFlow
 
 # isort: split
 import tensorflow as tf
@@ -17,9 +17,10 @@ from dvclive.keras import DVCLiveCallback
 from scmrepo.exceptions import SCMError
 from sklearn.model_selection import train_test_split
 
-from pipeline import figures, params, paths
-from pipeline.errors import PipelineError, run
-from pipeline.files import atomic_path, load_npz, require, write_text
+from pipeline.lib import figures, params, paths
+from pipeline.lib.cli import PipelineError, run
+from pipeline.lib.files import load_npz, require, write_text
+from pipeline.lib.model import build_model, recurrent_checks, save_model
 
 log = logging.getLogger("train")
 
@@ -33,20 +34,6 @@ OPTIMIZERS = {
     "rmsprop": keras.optimizers.RMSprop,
     "sgd": keras.optimizers.SGD,
 }
-
-
-class TrainingTime(keras.callbacks.Callback):
-    """Wall time of fit() in DVCLive's summary, so `dvc exp show` lists it beside the metrics."""
-
-    def __init__(self, live: Live) -> None:
-        super().__init__()
-        self.live = live
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self.start = time.perf_counter()
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        self.live.summary["train_seconds"] = round(time.perf_counter() - self.start, 1)
 
 
 def set_determinism(seed: int) -> None:
@@ -97,6 +84,8 @@ def main() -> None:
     config, settings = p["model"], p["train"]
     data = load_npz(require(paths.split_file(paths.PADDED, "train", ".npz")))
     set_determinism(settings["seed"])
+    if warning := portability_warning():
+        log.warning(warning)
     x_train, x_val, y_train, y_val = split_validation(
         data["x"], data["y"], settings["validation_split"], settings["seed"]
     )
@@ -115,13 +104,15 @@ def main() -> None:
         live = Live(str(paths.TRAIN_LOG), dvcyaml=False, save_dvc_exp=False)
     except SCMError as error:  # DVCLive reads the current commit, and an empty repository has none
         raise PipelineError(f"DVCLive cannot start ({error}): make a first git commit, then run again") from None
-    callbacks: list[keras.callbacks.Callback] = [TrainingTime(live), DVCLiveCallback(live=live)]
+    live.summary["parameters"] = model.count_params()  # beside the scores in `dvc exp show`
+    callbacks: list[keras.callbacks.Callback] = [DVCLiveCallback(live=live)]
     if settings["early_stopping_patience"]:
         callbacks.append(
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=settings["early_stopping_patience"], restore_best_weights=True
             )
         )
+    started = time.perf_counter()
     history = model.fit(
         x_train,
         y_train,
@@ -131,9 +122,10 @@ def main() -> None:
         callbacks=callbacks,
         verbose=2,
     )
+    # Logged, not saved: a wall time in an output would change dvc.lock on every identical retrain.
+    log.info("fit: %.1f s for %d epochs", time.perf_counter() - started, len(history.epoch))
     figures.training_history(history.history, paths.FIGURES / "history.png")
-    with atomic_path(paths.MODEL) as tmp:
-        model.save(tmp)
+    save_model(model, paths.MODEL)
     log.info("saved %s", paths.MODEL)
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import ArchiveServer, tiny_reviews, write_archive
 
-from pipeline.archive import reviews_digest
 from pipeline.download import download
-from pipeline.errors import PipelineError
+from pipeline.lib.archive import reviews_digest
+from pipeline.lib.cli import PipelineError
 
 
 def sha256(path: Path) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import BIN, ROOT, run_cmd
 
-from pipeline.files import atomic_path
+from pipeline.lib.files import atomic_path
 
 
 def test_atomic_path_publishes_only_complete_files(tmp_path: Path) -> None:
@@ -100,7 +100,7 @@ def test_train_in_a_repository_without_commits_says_what_to_do(tmp_path: Path, t
     import yaml
     from conftest import tiny_params
 
-    from pipeline.files import save_npz
+    from pipeline.lib.files import save_npz
 
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params(tiny_archive)))
     rng = np.random.default_rng(0)

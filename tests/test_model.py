@@ -8,7 +8,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from pipeline.model import build_model, keras, recurrent_checks, recurrent_params
+from pipeline.lib.model import build_model, keras, recurrent_checks, recurrent_params
 
 DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())["model"]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from keras.utils import pad_sequences as keras_pad_sequences
 
-from pipeline.pad import pad_sequences
+from pipeline.lib.text import pad_sequences
 
 SEQUENCES = [[], [5], [1, 2, 3], [1, 2, 3, 4, 5], list(range(1, 12)), [7, 7]]
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from pipeline import params
-from pipeline.errors import PipelineError
+from pipeline.lib import params
+from pipeline.lib.cli import PipelineError
 
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
 
@@ -64,15 +64,19 @@ def test_bad_values_name_the_key(section: str, key: str, value: object, message:
         params.validate(bad)
 
 
-def test_unknown_key_and_section() -> None:
-    bad = copy.deepcopy(DEFAULTS)
-    bad["train"]["epoch"] = 3
-    with pytest.raises(PipelineError, match=r"unknown key train.epoch \(known: optimizer, .*epochs"):
-        params.validate(bad)
-    bad = copy.deepcopy(DEFAULTS)
-    bad["trian"] = {}
-    with pytest.raises(PipelineError, match=r"unknown section 'trian'"):
-        params.validate(bad)
+def test_a_renamed_key_is_named_with_the_closest_known_one() -> None:
+    renamed = copy.deepcopy(DEFAULTS)
+    renamed["train"]["epoch"] = renamed["train"].pop("epochs")  # the real key is now missing too
+    with pytest.raises(PipelineError, match=r"^params.yaml: unknown key train.epoch: did you mean train.epochs\?$"):
+        params.validate(renamed)
+    unlike = copy.deepcopy(DEFAULTS)
+    unlike["train"]["colour"] = "red"
+    with pytest.raises(PipelineError, match=r"unknown key train.colour: known: train.optimizer, .*train.epochs"):
+        params.validate(unlike)
+    section = copy.deepcopy(DEFAULTS)
+    section["trian"] = {}
+    with pytest.raises(PipelineError, match=r"unknown section 'trian': did you mean train\?"):
+        params.validate(section)
 
 
 def test_missing_key() -> None:

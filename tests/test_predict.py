@@ -10,8 +10,8 @@ import pytest
 import yaml
 from conftest import ROOT, tiny_params
 
-from pipeline import paths
-from pipeline.model import build_model
+from pipeline.lib import paths
+from pipeline.lib.model import build_model
 
 
 @pytest.fixture

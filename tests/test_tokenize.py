@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from conftest import in_repo, tiny_params, tiny_reviews
 
-from pipeline import paths, prepare, tokenize
-from pipeline.files import load_npz
+from pipeline import prepare, tokenize
+from pipeline.lib import paths, text
+from pipeline.lib.files import load_npz
 
 TRICKY = [
     "Tie tie TIE. alpha beta gamma; beta alpha",  # ties broken by first appearance
@@ -22,7 +23,7 @@ TRICKY = [
 
 
 def corpus() -> list[str]:
-    return [prepare.clean_text(data.decode()) for data in tiny_reviews().values()] + TRICKY
+    return [text.clean_text(data.decode()) for data in tiny_reviews().values()] + TRICKY
 
 
 @pytest.mark.parametrize("num_words", [2, 5, 30, 2000])
@@ -34,8 +35,8 @@ def test_parity_with_keras_legacy_tokenizer(num_words: int) -> None:
     keras_tokenizer.fit_on_texts(texts)
     expected = keras_tokenizer.texts_to_sequences(texts)
 
-    vocab = tokenize.fit_vocabulary(tokenize.split_words(texts), num_words)
-    tokens, offsets = tokenize.texts_to_sequences(texts, vocab)
+    vocab = text.fit_vocabulary(text.split_words(texts), num_words)
+    tokens, offsets = text.texts_to_sequences(texts, vocab)
     ours = [tokens[a:b].tolist() for a, b in itertools.pairwise(offsets)]
     assert ours == expected
     assert vocab == [w for w, i in sorted(keras_tokenizer.word_index.items(), key=lambda kv: kv[1])][: num_words - 1]
@@ -67,8 +68,8 @@ def test_split_words_matches_keras_word_sequence() -> None:
     from tf_keras.preprocessing.text import text_to_word_sequence
 
     texts = corpus()
-    for words, text in zip(tokenize.split_words(texts).to_pylist(), texts, strict=True):
-        assert [word for word in words if word] == text_to_word_sequence(text)
+    for words, review in zip(text.split_words(texts).to_pylist(), texts, strict=True):
+        assert [word for word in words if word] == text_to_word_sequence(review)
 
 
 def test_baseline_splits_words_as_the_tokenizer_does() -> None:
@@ -77,5 +78,5 @@ def test_baseline_splits_words_as_the_tokenizer_does() -> None:
     from pipeline.baseline import build_baseline
 
     analyzer = build_baseline(max_features=10, ngram_max=1, c=1.0)[0].build_analyzer()
-    for text in corpus():
-        assert analyzer(text) == text_to_word_sequence(text)
+    for review in corpus():
+        assert analyzer(review) == text_to_word_sequence(review)

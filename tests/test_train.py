@@ -41,7 +41,7 @@ def test_mirrored_strategy_trains_a_step_on_two_logical_cpus() -> None:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         import numpy as np, yaml
-        from pipeline.model import build_model
+        from pipeline.lib.model import build_model
         from pipeline.train import make_strategy
         config = yaml.safe_load(open("params.yaml"))["model"]
         strategy = make_strategy("mirrored")
@@ -61,7 +61,7 @@ def test_mirrored_strategy_trains_a_step_on_two_logical_cpus() -> None:
 def test_same_seed_gives_the_same_weights() -> None:
     code = """
         import numpy as np, yaml
-        from pipeline.model import build_model
+        from pipeline.lib.model import build_model
         from pipeline.train import set_determinism
         set_determinism(7)
         model = build_model(30, 7, yaml.safe_load(open("params.yaml"))["model"])

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from pipeline.errors import PipelineError
+from pipeline.lib.cli import PipelineError
+from pipeline.lib.labels import FOLDERS
 
 log = logging.getLogger("archive")
 
-REVIEW_NAME = re.compile(r"aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt")
-LABELS = {"pos": 1, "neg": 0}
+REVIEW_NAME = re.compile(rf"aclImdb/(train|test)/({'|'.join(FOLDERS)})/(\d+)_(\d+)\.txt")
 BLOCK = 512
 REGULAR = (b"0", b"\x00", b"7")  # typeflags of regular files
 
@@ -120,7 +120,7 @@ def iter_reviews(archive: Path) -> Iterator[Review]:
                 if len(data) < size:
                     raise NotATar(f"{name} is cut short")
                 split, folder, review_id, stars = match.groups()
-                yield Review(name, split, LABELS[folder], int(review_id), int(stars), data)
+                yield Review(name, split, FOLDERS.index(folder), int(review_id), int(stars), data)
             while stream.read(1 << 20):  # to the end, so gzip checks its length and CRC
                 pass
     except FileNotFoundError:

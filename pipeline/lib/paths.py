@@ -3,6 +3,7 @@
 from pathlib import Path
 
 PARAMS = Path("params.yaml")
+PARAMS_SCHEMA = Path("data/params_schema.json")  # what `check` validated params.yaml against
 
 ARCHIVE = Path("data/raw/aclImdb_v1.tar.gz")
 

@@ -3,6 +3,7 @@
 Each rule says what a key allows, so an error can name the key and the allowed values.
 """
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from pipeline import paths
-from pipeline.errors import PipelineError
+from pipeline.lib import paths
+from pipeline.lib.cli import PipelineError
 
 CELLS = ("simple_rnn", "lstm", "gru")
 OPTIMIZERS = ("adam", "rmsprop", "sgd", "adamw")
@@ -117,27 +118,42 @@ SCHEMA: dict[str, dict[str, Rule]] = {
 }
 
 
+def _suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"did you mean {close[0]}?" if close else f"known: {', '.join(known)}"
+
+
 def validate(params: Any, source: Path = paths.PARAMS) -> dict[str, dict[str, Any]]:
-    """Check every section and key against SCHEMA; raise one PipelineError naming the first bad key."""
+    """Check every section and key against SCHEMA; raise one PipelineError naming the first bad key.
+
+    Unknown names come first: a renamed key is reported as the typo it is ("did you mean
+    train.epochs?"), not as the real key missing.
+    """
     if not isinstance(params, dict):
         raise PipelineError(f"{source}: expected a mapping of sections, got {type(params).__name__}")
+    for section in params:
+        if section not in SCHEMA:
+            raise PipelineError(f"{source}: unknown section '{section}': {_suggest(str(section), list(SCHEMA))}")
     for section, rules in SCHEMA.items():
         values = params.get(section)
         if not isinstance(values, dict):
             raise PipelineError(f"{source}: section '{section}' is missing or not a mapping")
+        for key in values:
+            if key not in rules:
+                known = [f"{section}.{name}" for name in rules]
+                raise PipelineError(f"{source}: unknown key {section}.{key}: {_suggest(f'{section}.{key}', known)}")
         for key, rule in rules.items():
             if key not in values:
                 raise PipelineError(f"{source}: {section}.{key} is missing ({rule.allowed})")
             if not rule.check(values[key]):
                 raise PipelineError(f"{source}: {section}.{key} = {values[key]!r} is invalid: expected {rule.allowed}")
-        for key in values:
-            if key not in rules:
-                raise PipelineError(f"{source}: unknown key {section}.{key} (known: {', '.join(rules)})")
-    for section in params:
-        if section not in SCHEMA:
-            raise PipelineError(f"{source}: unknown section '{section}' (known: {', '.join(SCHEMA)})")
     _check_combinations(params, source)
     return params
+
+
+def describe() -> dict[str, str]:
+    """Every key and what it allows, as the `check` stage records it."""
+    return {f"{section}.{key}": rule.allowed for section, rules in SCHEMA.items() for key, rule in rules.items()}
 
 
 # Unrolling builds one copy of the cell per time step: past a few hundred steps the graph's

@@ -5,13 +5,13 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pipeline.errors import PipelineError
+from pipeline.lib.cli import PipelineError
 
 # Zip entries carry a timestamp; a fixed one keeps .npz files byte-identical across runs.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -50,6 +50,18 @@ def save_npz(path: Path, **arrays: np.ndarray) -> None:
             buffer = io.BytesIO()
             np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
             zf.writestr(zipfile.ZipInfo(f"{name}.npy", _ZIP_EPOCH), buffer.getvalue())
+
+
+def fix_zip(path: Path, edit: Callable[[str, bytes], bytes] = lambda name, data: data) -> None:
+    """Rewrite a zip file in place with fixed entry timestamps, each entry's bytes passed through
+    `edit`: the same contents then give the same bytes, and the same md5 in dvc.lock."""
+    with zipfile.ZipFile(path) as zf:
+        entries = [(info, zf.read(info)) for info in zf.infolist()]
+    with zipfile.ZipFile(path, "w") as zf:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, _ZIP_EPOCH)
+            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+            zf.writestr(fixed, edit(info.filename, data))
 
 
 def load_npz(path: Path) -> dict[str, np.ndarray]:

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
 
-from pipeline.files import atomic_path
+from pipeline.lib.files import atomic_path
 
 
 def _save(figure: plt.Figure, path: Path) -> None:

@@ -7,10 +7,9 @@ from pathlib import Path
 import numpy as np
 from sklearn import metrics
 
-from pipeline.files import atomic_path, write_json
+from pipeline.lib.files import atomic_path, write_json
 
 GRID = np.linspace(0.0, 1.0, 101)  # curves on a fixed grid: small files that diff across commits
-WORDS = {0: "negative", 1: "positive"}
 
 
 def classification_metrics(y: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, float]:

@@ -3,36 +3,13 @@
 Embedding -> Dropout -> recurrent layer(s) -> Dense(relu) -> Dropout -> Dense(sigmoid).
 """
 
-import os
+import json
+from pathlib import Path
 
-from pipeline.errors import debug_enabled
-from pipeline.params import layer_units
+from pipeline.lib.backend import keras
+from pipeline.lib.files import atomic_path, fix_zip
+from pipeline.lib.params import layer_units
 
-
-def _import_keras_quietly():
-    """Import Keras (and TensorFlow) without the C++ start-up chatter on stderr.
-
-    TensorFlow prints oneDNN and CUDA notices through absl before its logging is set up, so
-    TF_CPP_MIN_LOG_LEVEL cannot hide them; stderr is closed for the import alone instead.
-    With PIPELINE_DEBUG=1 everything is shown.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if debug_enabled():
-        import keras
-
-        return keras
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import keras
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-    return keras
-
-
-keras = _import_keras_quietly()
 layers = keras.layers
 
 RECURRENT = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
@@ -80,3 +57,39 @@ def recurrent_checks(config: dict) -> list[tuple[str, int]]:
         checks.append((name, recurrent_params(config["cell"], size, width, config["bidirectional"])))
         width = size * directions
     return checks
+
+
+def _renumber_shared_objects(config: object, ids: dict[int, int]) -> object:
+    """Keras names objects shared between layers by their Python id(), a memory address that
+    differs on every run; number them 1, 2, ... in order of appearance instead."""
+    if isinstance(config, dict):
+        return {
+            key: ids.setdefault(value, len(ids) + 1)
+            if key == "shared_object_id"
+            else _renumber_shared_objects(value, ids)
+            for key, value in config.items()
+        }
+    if isinstance(config, list):
+        return [_renumber_shared_objects(value, ids) for value in config]
+    return config
+
+
+def save_model(model: keras.Model, path: Path) -> None:
+    """Keras' .keras file, with bytes that depend on the model alone.
+
+    Keras writes the save date, memory addresses and the current time into the file, so two
+    identical trainings would give two md5s, dirty dvc.lock and re-run evaluate.
+    """
+
+    def canonical(name: str, data: bytes) -> bytes:
+        if name == "metadata.json":
+            metadata = json.loads(data)
+            metadata.pop("date_saved", None)
+            return json.dumps(metadata).encode()
+        if name == "config.json":
+            return json.dumps(_renumber_shared_objects(json.loads(data), {})).encode()
+        return data
+
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+        fix_zip(tmp, canonical)

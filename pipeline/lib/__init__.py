@@ -1,0 +1,1 @@
+"""Helpers the stages share; no stage imports another stage."""
