@@ -64,7 +64,8 @@ def main() -> None:
     model = keras.saving.load_model(paths.MODEL, compile=False)  # inference only
     for review, proba in zip(reviews, predict_proba(model, reviews, vocab, p["pad"]), strict=True):
         label = NAMES[int(proba >= p["evaluate"]["threshold"])]
-        preview = review if len(review) <= 60 else review[:57] + "..."
+        flat = " ".join(review.split())  # one output line per review, whatever its tabs and newlines
+        preview = flat if len(flat) <= 60 else flat[:57] + "..."
         print(f"{label}\t{proba:.4f}\t{preview}")
 
 

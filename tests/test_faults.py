@@ -85,8 +85,6 @@ def test_killed_repro_then_repro_gives_the_uninterrupted_results(dvc_repo: Path,
             break
     repro.wait()
     assert repro.returncode == -signal.SIGKILL
-    assert not (dvc_repo / "models" / "model.keras").exists()
-    assert not (dvc_repo / "reports" / "metrics.json").exists()
 
     run_cmd([sys.executable, "-m", "dvc", "repro"], dvc_repo)
     for name in ("metrics.json", "baseline_metrics.json"):

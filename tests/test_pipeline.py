@@ -9,7 +9,7 @@ import yaml
 from conftest import dvc, ran, run_cmd
 
 METRIC_KEYS = {"accuracy", "loss", "precision", "recall", "f1", "roc_auc"}
-STAGES = ["download", "prepare", "tokenize", "pad", "train", "evaluate", "baseline"]
+STAGES = ["check", "download", "prepare", "tokenize", "pad", "train", "evaluate", "baseline"]
 
 
 def test_repro_builds_everything_then_caches(dvc_repo: Path) -> None:
@@ -52,7 +52,7 @@ def test_repro_builds_everything_then_caches(dvc_repo: Path) -> None:
     params = yaml.safe_load((dvc_repo / "params.yaml").read_text())
     params["pad"]["maxlen"] = 12
     (dvc_repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert ran(dvc(dvc_repo, "repro")) == ["pad", "train", "evaluate"]
+    assert ran(dvc(dvc_repo, "repro")) == ["check", "pad", "train", "evaluate"]
     assert "up to date" in dvc(dvc_repo, "status")
 
 

@@ -67,13 +67,27 @@ def test_invalid_utf8_and_empty_reviews_are_counted_not_fatal(monkeypatch: pytes
     assert text == "caf\ufffd in latin-1 \ufffd"
 
 
-def test_unsafe_member_names_are_never_read_or_written(tmp_path: Path) -> None:
+def test_unsafe_member_names_are_never_read_or_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     members = tiny_reviews()
     members["aclImdb/train/pos/../../../escape_7.txt"] = b"evil"
     members["/aclImdb/train/pos/99_7.txt"] = b"evil"
-    rows, _ = prepare.read_splits(write_archive(tmp_path / "a.tar.gz", members))
-    assert "evil" not in {r["text"] for r in rows["train"]}
-    assert not (tmp_path.parent / "escape_7.txt").exists()
+    archive = write_archive(tmp_path / "src" / "a.tar.gz", members)
+    report = run_prepare(monkeypatch, tmp_path / "work" / "repo", archive)  # the whole stage, as DVC runs it
+    assert report["train"]["reviews"] == 24
+    assert "evil" not in pq.read_table(paths.PREPARED / "train.parquet").column("text").to_pylist()
+    written = {str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file()}
+    assert written == {
+        "src/a.tar.gz",
+        "work/repo/params.yaml",
+        "work/repo/data/raw/aclImdb_v1.tar.gz",
+        "work/repo/data/prepared/train.parquet",
+        "work/repo/data/prepared/test.parquet",
+        "work/repo/reports/prepare.json",
+    }
+    warned = [record.getMessage() for record in caplog.records if "unsafe member" in record.getMessage()]
+    assert len(warned) == 2 and "escape_7.txt" in warned[0] and "/aclImdb/train/pos/99_7.txt" in warned[1]
 
 
 def test_missing_split_folder(tmp_path: Path) -> None:

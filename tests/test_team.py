@@ -36,6 +36,9 @@ def pushed_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("team")
     repo = make_dvc_repo(root / "origin", write_archive(root / "aclImdb_v1.tar.gz", tiny_reviews()))
     dvc(repo, "remote", "add", "-d", "local", str(root / "remote"))
+    set_params(repo, model__cell="gru")
+    dvc(repo, "repro")  # a run that no commit will name: only the run-cache remembers it
+    run_cmd(["git", "checkout", "--", "params.yaml"], repo)
     dvc(repo, "repro")
     run_cmd(["git", "add", "-A"], repo)
     run_cmd(["git", "commit", "-qm", "first run"], repo)
@@ -52,10 +55,17 @@ def test_fresh_clone_pulls_to_a_clean_status(pushed_repo: Path, tmp_path: Path) 
 
 
 def test_repro_pull_restores_stages_from_the_run_cache(pushed_repo: Path, tmp_path: Path) -> None:
+    """A teammate asks for a parameter set that no commit's dvc.lock names, only the pushed
+    run-cache: nothing may run. A remote pushed without --run-cache fails this."""
     repo = clone(pushed_repo, tmp_path / "teammate")
     assert ran(dvc(repo, "repro", "--pull")) == []
     assert (repo / "data" / "padded" / "test.npz").exists()
     assert "up to date" in dvc(repo, "status")
+    set_params(repo, model__cell="gru")
+    output = dvc(repo, "repro", "--pull")
+    assert ran(output) == []
+    assert "Stage 'train' is cached - skipping run" in output
+    assert (repo / "models" / "model.keras").exists()
 
 
 @pytest.fixture
@@ -95,7 +105,7 @@ def test_metrics_and_params_diff_across_commits(pushed_repo: Path, tmp_path: Pat
     repo = clone(pushed_repo, tmp_path / "work")
     dvc(repo, "pull")
     set_params(repo, train__epochs=1, model__units=3)
-    assert ran(dvc(repo, "repro")) == ["train", "evaluate"]
+    assert ran(dvc(repo, "repro")) == ["check", "train", "evaluate"]
     run_cmd(["git", "commit", "-qam", "smaller model, one epoch"], repo)
 
     params = json.loads(dvc(repo, "params", "diff", "HEAD~1", "HEAD", "--json"))["params.yaml"]
@@ -111,7 +121,7 @@ def test_experiment_with_another_cell(pushed_repo: Path, tmp_path: Path) -> None
     repo = clone(pushed_repo, tmp_path / "exp")
     dvc(repo, "pull")
     output = dvc(repo, "exp", "run", "-S", "model.cell=gru")
-    assert ran(output) == ["train", "evaluate"]
+    assert ran(output) == ["check", "train", "evaluate"]
     experiments = json.loads(dvc(repo, "exp", "show", "--json"))
     runs = [
         exp["data"]
