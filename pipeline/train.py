@@ -43,17 +43,13 @@ def set_determinism(seed: int) -> None:
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """TensorFlow's own distribution; Keras treats batch_size as the global batch under each.
+    """TensorFlow's own distribution; Keras treats batch_size as the global batch under it.
 
     mirrored: one replica per local GPU, or per logical CPU device where there is no GPU.
-    multi_worker: the cluster that the TF_CONFIG environment variable describes, one
-    `dvc repro train` per worker.
     """
     if name == "mirrored":
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([device.name for device in devices])
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
 
 
