@@ -1,9 +1,12 @@
-"""Tiny aclImdb archives of the real layout and quirks, a local HTTP server, a scratch DVC repo."""
+"""Tiny aclImdb archives of the real layout and quirks, a local HTTP server, a scratch DVC repo,
+and a guard that keeps every test on this machine."""
 
 import io
+import ipaddress
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
@@ -19,6 +22,48 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+# Subprocesses (dvc, the stages) send any HTTP that is not for this machine to a closed port.
+OFFLINE = {
+    **{name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")},
+    **{name: "127.0.0.1,localhost,::1" for name in ("no_proxy", "NO_PROXY")},
+}
+
+
+def is_loopback(host: object) -> bool:
+    if host in ("localhost", None):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests reach only this machine: a look-up or connection elsewhere fails before a packet leaves."""
+    getaddrinfo, connect, connect_ex = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
+
+    def refuse(address: object) -> None:
+        raise AssertionError(f"a test tried to reach {address!r}: tests stay on 127.0.0.1")
+
+    def guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
+        if not is_loopback(host):
+            refuse(host)
+        return getaddrinfo(host, *args, **kwargs)
+
+    def guarded(method):  # connect and connect_ex
+        def check(sock: socket.socket, address: object) -> object:
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address[0]):
+                refuse(address)
+            return method(sock, address)
+
+        return check
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", guarded(connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded(connect_ex))
+
 
 GOOD = ["wonderful", "superb", "brilliant", "moving", "delightful", "masterpiece", "great", "loved"]
 BAD = ["awful", "boring", "dreadful", "waste", "terrible", "dull", "worst", "hated"]
@@ -137,16 +182,19 @@ def tiny_params(archive: Path) -> dict:
     return params
 
 
-def run_cmd(args: list[str], cwd: Path, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+def run_cmd(
+    args: list[str], cwd: Path, check: bool = True, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess:
     environment = {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "DVC_NO_ANALYTICS": "1",
+        **OFFLINE,
         **env,
     }
     environment.pop("IMDB_ARCHIVE", None)
     environment.update(env)
-    result = subprocess.run(args, cwd=cwd, env=environment, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(args, cwd=cwd, env=environment, input=stdin, capture_output=True, text=True, timeout=600)
     if check and result.returncode != 0:
         raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result

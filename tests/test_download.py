@@ -2,11 +2,15 @@
 
 import hashlib
 import logging
+import re
 import socket
+import sys
+import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import ArchiveServer, tiny_reviews, write_archive
+import yaml
+from conftest import ROOT, ArchiveServer, run_cmd, tiny_params, tiny_reviews, write_archive
 
 from pipeline.download import download
 from pipeline.lib.archive import reviews_digest
@@ -79,7 +83,8 @@ def test_digest_mismatch_names_both_digests_and_leaves_nothing(
 @pytest.mark.parametrize("status", [404, 500])
 def test_http_errors(archive_server: ArchiveServer, tmp_path: Path, status: int) -> None:
     archive_server.behaviour.status = status
-    with pytest.raises(PipelineError, match=f"cannot download {archive_server.url}: .*{status}"):
+    expected = "HTTP 404 Not Found" if status == 404 else "HTTP Error 500: Internal Server Error; offline"
+    with pytest.raises(PipelineError, match=f"^cannot download {archive_server.url}: {expected}"):
         download(data_params(archive_server.url, retries=1), tmp_path / "a.tar.gz", None)
     # 4xx is final; 5xx is retried
     assert len(archive_server.behaviour.requests) == (1 if status == 404 else 2)
@@ -133,3 +138,39 @@ def test_empty_sha256_accepts_any_archive_loudly(
         check = download(data_params(str(tiny_archive)), tmp_path / "a.tar.gz", None)
     assert "data.sha256 is empty" in check
     assert "NOT verified" in caplog.text
+
+
+def independent_reviews_digest(archive: Path) -> str:
+    """README's formula, computed with the standard library's tarfile: sha256 over the sorted
+    lines `name<TAB>sha256(content)` of the labelled train/test reviews."""
+    labelled = re.compile(r"aclImdb/(train|test)/(pos|neg)/\d+_\d+\.txt")
+    with tarfile.open(archive) as tar:
+        lines = sorted(
+            f"{m.name}\t{hashlib.sha256(tar.extractfile(m).read()).hexdigest()}\n"
+            for m in tar.getmembers()
+            if m.isfile() and labelled.fullmatch(m.name)
+        )
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def test_reviews_digest_is_the_documented_formula(tiny_archive: Path) -> None:
+    assert reviews_digest(tiny_archive) == independent_reviews_digest(tiny_archive)
+
+
+def test_the_offline_route_through_the_stage(tiny_archive: Path, tmp_path: Path) -> None:
+    """IMDB_ARCHIVE wins over data.url (here unreachable), and the log says which check passed."""
+    params = tiny_params(tiny_archive)
+    params["data"].update(url="http://127.0.0.1:9/aclImdb_v1.tar.gz", sha256=sha256(tiny_archive), retries=0)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    command = [sys.executable, "-m", "pipeline.download"]
+    result = run_cmd(command, tmp_path, PYTHONPATH=str(ROOT), IMDB_ARCHIVE=str(tiny_archive))
+    assert f"IMDB_ARCHIVE is set: taking the archive from {tiny_archive}" in result.stderr
+    assert "data/raw/aclImdb_v1.tar.gz ready: archive sha256 matches data.sha256" in result.stderr
+    assert (tmp_path / "data/raw/aclImdb_v1.tar.gz").read_bytes() == tiny_archive.read_bytes()
+
+    params["data"].update(url=tiny_archive.as_uri(), sha256="0" * 64, reviews_sha256=reviews_digest(tiny_archive))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    result = run_cmd(command, tmp_path, PYTHONPATH=str(ROOT))  # a file:// URL, a repacked mirror's check
+    assert "ready: archive bytes differ from data.sha256 (a repacked mirror), but its labelled reviews match" in (
+        result.stderr
+    )

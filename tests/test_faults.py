@@ -28,28 +28,6 @@ def test_atomic_path_publishes_only_complete_files(tmp_path: Path) -> None:
     assert list(target.parent.iterdir()) == [target]
 
 
-def test_wrong_digest_from_the_command_line_is_one_line(tmp_path: Path, tiny_archive: Path) -> None:
-    params = (
-        (ROOT / "params.yaml")
-        .read_text()
-        .replace("url: http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz", f"url: {tiny_archive}")
-    )
-    (tmp_path / "params.yaml").write_text(params)
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline.download"],
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT), "PATH": os.environ["PATH"]},
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 1
-    lines = result.stderr.splitlines()
-    assert [line for line in lines if line.startswith("error:")] == lines[-1:]
-    assert lines[-1].startswith(f"error: {tiny_archive}: sha256 mismatch: expected c40f74a1")
-    assert "Traceback" not in result.stderr
-    assert list((tmp_path / "data" / "raw").iterdir()) == []
-
-
 def test_corrupt_archive_stops_prepare_with_one_line(dvc_repo: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(b"\x1f\x8b\x08\x00" + b"garbage" * 50)

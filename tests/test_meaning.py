@@ -92,3 +92,19 @@ def test_predict_gives_evaluate_the_same_probability(learned: Path) -> None:
         name = next(n for n in members if n.startswith(f"aclImdb/test/{folder}/{row['id']}_"))
         ((label, proba, _),) = predict(learned, members[name].decode())
         assert (label, proba) == (row["predicted"], f"{float(row['probability']):.4f}")
+
+
+def test_predict_cleans_reviews_as_the_pipeline_does(learned: Path, tmp_path: Path) -> None:
+    """Tags go, entities are decoded: a tag whose name is a sentiment word changes nothing."""
+    raw = "The acting was <awful>superb</awful> &amp; the story <i class='dull'>wonderful</i>, a great film."
+    clean = "The acting was  superb  & the story  wonderful , a great film."
+    reviews = tmp_path / "reviews.txt"
+    reviews.write_text(f"{raw}\n\n{clean}\n")
+    (raw_row, clean_row) = [
+        line.split("\t")
+        for line in run_cmd(
+            [sys.executable, "-m", "pipeline.predict", "--file", str(reviews)], learned
+        ).stdout.splitlines()
+    ]
+    assert raw_row[:2] == clean_row[:2]
+    assert raw_row[2].startswith("The acting was <awful>superb</awful>")

@@ -118,3 +118,12 @@ def test_a_bad_params_edit_fails_in_one_line_and_keeps_every_output(clone: Path,
     after = {path: md5(path) for path in sorted(clone.glob("[dmr]*/**/*")) if path.is_file()}
     del before[clone / "data" / "params_schema.json"]  # the check's own output, restored by the next good run
     assert after == before
+
+
+def test_mirrored_training_through_the_stage(clone: Path) -> None:
+    params = yaml.safe_load((clone / "params.yaml").read_text())
+    params["train"]["distribute"] = "mirrored"
+    (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    # One replica on one CPU device: the same maths, so the same model, and evaluate has nothing to do.
+    assert ran(dvc(clone, "repro")) == ["check", "train"]
+    assert md5(clone / "models" / "model.keras") == GOLDEN_MODEL_MD5

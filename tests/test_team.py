@@ -1,6 +1,8 @@
 """Comparing runs and sharing them: diffs across commits, experiments, remotes, the run-cache."""
 
 import json
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,9 +38,6 @@ def pushed_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("team")
     repo = make_dvc_repo(root / "origin", write_archive(root / "aclImdb_v1.tar.gz", tiny_reviews()))
     dvc(repo, "remote", "add", "-d", "local", str(root / "remote"))
-    set_params(repo, model__cell="gru")
-    dvc(repo, "repro")  # a run that no commit will name: only the run-cache remembers it
-    run_cmd(["git", "checkout", "--", "params.yaml"], repo)
     dvc(repo, "repro")
     run_cmd(["git", "add", "-A"], repo)
     run_cmd(["git", "commit", "-qm", "first run"], repo)
@@ -54,18 +53,18 @@ def test_fresh_clone_pulls_to_a_clean_status(pushed_repo: Path, tmp_path: Path) 
     assert (repo / "models" / "model.keras").exists()
 
 
-def test_repro_pull_restores_stages_from_the_run_cache(pushed_repo: Path, tmp_path: Path) -> None:
-    """A teammate asks for a parameter set that no commit's dvc.lock names, only the pushed
-    run-cache: nothing may run. A remote pushed without --run-cache fails this."""
+def test_repro_pull_restores_stages_from_the_remote_run_cache(pushed_repo: Path, tmp_path: Path) -> None:
+    """Without dvc.lock, only the run-cache pushed with `dvc push --run-cache` can tell which
+    outputs a stage's deps and params made: the stages whose outputs all live in the DVC
+    remote are restored, none run. (DVC pushes no objects of git-tracked metrics and plots,
+    so the stages that have them run again; a remote pushed without --run-cache runs all.)"""
     repo = clone(pushed_repo, tmp_path / "teammate")
-    assert ran(dvc(repo, "repro", "--pull")) == []
-    assert (repo / "data" / "padded" / "test.npz").exists()
-    assert "up to date" in dvc(repo, "status")
-    set_params(repo, model__cell="gru")
+    (repo / "dvc.lock").unlink()
     output = dvc(repo, "repro", "--pull")
-    assert ran(output) == []
-    assert "Stage 'train' is cached - skipping run" in output
-    assert (repo / "models" / "model.keras").exists()
+    restored = re.findall(r"Stage '(\w+)' is cached - skipping run", output)
+    assert restored == ["check", "download", "tokenize", "pad"]
+    assert ran(output) == ["prepare", "train", "evaluate", "baseline"]
+    assert "up to date" in dvc(repo, "status")
 
 
 @pytest.fixture
@@ -132,3 +131,21 @@ def test_experiment_with_another_cell(pushed_repo: Path, tmp_path: Path) -> None
     gru = [r for r in runs if r["params"]["params.yaml"]["data"]["model"]["cell"] == "gru"]
     assert len(gru) == 1
     assert set(gru[0]["metrics"]["reports/metrics.json"]["data"]) >= {"accuracy", "loss", "roc_auc"}
+
+
+def test_a_queued_grid_runs_every_experiment(pushed_repo: Path, tmp_path: Path) -> None:
+    """README's queued grid: `dvc exp run --queue` with two values, `dvc queue start`, then both show."""
+    repo = clone(pushed_repo, tmp_path / "grid")
+    dvc(repo, "pull")
+    dvc(repo, "exp", "run", "--queue", "-S", "model.units=3,5")
+    dvc(repo, "queue", "start", "-j", "1")
+    deadline = time.monotonic() + 300
+    while re.search(r"\b(Queued|Running)\b", dvc(repo, "queue", "status")):
+        assert time.monotonic() < deadline, dvc(repo, "queue", "status")
+        time.sleep(2)
+    dvc(repo, "queue", "stop")
+    experiments = json.loads(dvc(repo, "exp", "show", "--json"))
+    runs = [exp["data"] for commit in experiments for e in commit.get("experiments") or [] for exp in e["revs"]]
+    units = sorted(r["params"]["params.yaml"]["data"]["model"]["units"] for r in runs)
+    assert units == [3, 5]
+    assert all(r["metrics"]["reports/metrics.json"]["data"]["accuracy"] >= 0 for r in runs)

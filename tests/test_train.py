@@ -52,10 +52,11 @@ def test_mirrored_strategy_trains_a_step_on_two_logical_cpus() -> None:
         x = np.random.default_rng(0).integers(0, 30, size=(16, 7))
         model.fit(x, np.arange(16) % 2, batch_size=16, epochs=1, verbose=0)
         changed = any((a != b).any() for a, b in zip(before, model.get_weights()))
-        print(strategy.num_replicas_in_sync, changed)
+        gpus = len(tf.config.list_logical_devices("GPU"))
+        print(strategy.num_replicas_in_sync == (gpus or 2), changed)  # one replica per GPU, else per CPU
         """
     )
-    assert out.split() == ["2", "True"]
+    assert out.split() == ["True", "True"]
 
 
 def test_same_seed_gives_the_same_weights() -> None:
