@@ -1,10 +1,15 @@
 """Classify new reviews with the trained model: `python -m pipeline.predict "A fine film."`.
 
-Reviews come as arguments, from --file (one per line) or as lines on stdin. They go through
-the pipeline's own cleaning, tokenizing and padding functions, with the saved vocabulary.
+The arguments are one review; --file or stdin give one review per line, and every input
+line gets one output line: `label<TAB>probability<TAB>review`. Reviews go through the
+pipeline's own cleaning, tokenizing and padding, with the saved vocabulary, so a review with
+few known words tells the model little: its label is marked with "?" and stderr says why.
+Runs from any directory of the clone.
 """
 
 import argparse
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,53 +25,82 @@ from pipeline.lib.text import clean_text, load_vocabulary, pad_sequences, texts_
 if TYPE_CHECKING:
     import keras
 
+log = logging.getLogger("predict")
+
+FEW_WORDS = 3  # fewer known words than this, and the probability says little
+NO_REVIEW = "no review to classify: pass text as arguments, --file FILE, or lines on stdin"
+
 
 def decode_lines(data: bytes, source: str) -> list[str]:
-    """Non-empty lines of a text input; binary data is refused rather than guessed at."""
+    """Every line of a text input, blank ones included; binary data is refused rather than guessed at."""
     if b"\x00" in data:
         raise PipelineError(f"{source}: binary data (NUL bytes), expected text with one review per line")
-    return [line for line in data.decode("utf-8", errors="replace").splitlines() if line.strip()]
+    lines = data.splitlines()
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            log.warning("%s: line %d is not valid UTF-8; undecodable bytes read as U+FFFD", source, number)
+    return [line.decode("utf-8", errors="replace") for line in lines]
 
 
 def read_reviews(args: argparse.Namespace) -> list[str]:
+    """The reviews, in input order; blank lines are kept so that outputs line up with inputs."""
     if args.reviews:
-        reviews = [review for review in args.reviews if review.strip()]
-    elif args.file:
+        review = " ".join(args.reviews)  # unquoted words are one review, not one review each
+        if not review.strip():
+            raise PipelineError('the review is empty: pass its text, e.g. "A fine film."')
+        return [review]
+    if args.file:
         try:
             reviews = decode_lines(Path(args.file).read_bytes(), args.file)
         except OSError as error:
             raise PipelineError(f"{args.file}: cannot read ({error.strerror})") from None
     else:
         reviews = [] if sys.stdin.isatty() else decode_lines(sys.stdin.buffer.read(), "stdin")
-    if not reviews:
-        raise PipelineError("no review to classify: pass text as arguments, --file FILE, or lines on stdin")
+    if not any(review.strip() for review in reviews):
+        raise PipelineError(NO_REVIEW)
     return reviews
 
 
-def predict_proba(model: "keras.Model", texts: list[str], vocab: list[str], pad: dict) -> np.ndarray:
-    """Probability of a positive review for each raw text, through the pipeline's own steps."""
+def repository_root(start: Path) -> Path:
+    """The nearest directory at or above `start` with a dvc.yaml, as DVC finds it; else `start`."""
+    return next((folder for folder in (start, *start.parents) if (folder / "dvc.yaml").is_file()), start)
+
+
+def predict_proba(model: "keras.Model", texts: list[str], vocab: list[str], pad: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Probability of a positive review for each raw text, and how many of its words the vocabulary knows."""
     tokens, offsets = texts_to_sequences([clean_text(text) for text in texts], vocab)
     x = pad_sequences(tokens, offsets, model.input_shape[1], pad["padding"], pad["truncating"])
-    return model.predict(x, batch_size=1000, verbose=0).ravel()
+    return model.predict(x, batch_size=1000, verbose=0).ravel(), np.diff(offsets)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m pipeline.predict", description=__doc__.splitlines()[0])
-    parser.add_argument("reviews", nargs="*", help="review texts (default: lines of --file or stdin)")
+    parser.add_argument("reviews", nargs="*", help="the text of one review (default: lines of --file or stdin)")
     parser.add_argument("-f", "--file", help="a text file with one review per line")
     args = parser.parse_args()
+    reviews = read_reviews(args)  # before moving: --file is relative to where the user stands
+    os.chdir(repository_root(Path.cwd()))
     p = params.load()
-    reviews = read_reviews(args)
     vocab = load_vocabulary()
     require(paths.MODEL)
     from pipeline.lib.backend import keras  # only now: bad input fails without TensorFlow's start-up
 
     model = keras.saving.load_model(paths.MODEL, compile=False)  # inference only
-    for review, proba in zip(reviews, predict_proba(model, reviews, vocab, p["pad"]), strict=True):
-        label = NAMES[int(proba >= p["evaluate"]["threshold"])]
+    proba, known = predict_proba(model, reviews, vocab, p["pad"])
+    for line, (review, probability, words) in enumerate(zip(reviews, proba, known, strict=True), start=1):
+        if not review.strip():
+            log.warning("line %d is blank: not classified", line)
+            print("-\t-\t")
+            continue
+        label = NAMES[int(probability >= p["evaluate"]["threshold"])]
+        if words < FEW_WORDS:
+            log.warning("line %d: only %d word(s) in the vocabulary; the label means little", line, words)
+            label += "?"
         flat = " ".join(review.split())  # one output line per review, whatever its tabs and newlines
         preview = flat if len(flat) <= 60 else flat[:57] + "..."
-        print(f"{label}\t{proba:.4f}\t{preview}")
+        print(f"{label}\t{probability:.4f}\t{preview}")
 
 
 if __name__ == "__main__":

@@ -63,7 +63,8 @@ def test_reported_metrics_are_the_saved_models_own(learned: Path) -> None:
 
 
 def predict(repo: Path, *reviews: str) -> list[list[str]]:
-    out = run_cmd([sys.executable, "-m", "pipeline.predict", *reviews], repo).stdout
+    """One review per stdin line, one output row each."""
+    out = run_cmd([sys.executable, "-m", "pipeline.predict"], repo, stdin="\n".join(reviews) + "\n").stdout
     return [line.split("\t") for line in out.splitlines()]
 
 
@@ -90,7 +91,8 @@ def test_predict_gives_evaluate_the_same_probability(learned: Path) -> None:
     for row in rows:
         folder = "pos" if row["true"] == "positive" else "neg"
         name = next(n for n in members if n.startswith(f"aclImdb/test/{folder}/{row['id']}_"))
-        ((label, proba, _),) = predict(learned, members[name].decode())
+        review = " ".join(members[name].decode().split())  # one line: predict flattens newlines anyway
+        ((label, proba, _),) = predict(learned, review)
         assert (label, proba) == (row["predicted"], f"{float(row['probability']):.4f}")
 
 
@@ -100,11 +102,12 @@ def test_predict_cleans_reviews_as_the_pipeline_does(learned: Path, tmp_path: Pa
     clean = "The acting was  superb  & the story  wonderful , a great film."
     reviews = tmp_path / "reviews.txt"
     reviews.write_text(f"{raw}\n\n{clean}\n")
-    (raw_row, clean_row) = [
+    (raw_row, blank_row, clean_row) = [
         line.split("\t")
         for line in run_cmd(
             [sys.executable, "-m", "pipeline.predict", "--file", str(reviews)], learned
         ).stdout.splitlines()
     ]
     assert raw_row[:2] == clean_row[:2]
+    assert blank_row == ["-", "-", ""]  # blank lines are reported, so rows line up with lines
     assert raw_row[2].startswith("The acting was <awful>superb</awful>")

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,14 +38,54 @@ def predict(repo: Path, *args: str, stdin: str | bytes | None = None) -> subproc
     )
 
 
-def test_arguments_stdin_and_a_very_long_review(model_repo: Path) -> None:
+def test_one_output_line_per_input_line(model_repo: Path) -> None:
     long_review = "the film was great <br /> " * 5000
-    lines = predict(model_repo, stdin=f"The film.\n\n{long_review}\n").stdout.decode().splitlines()
-    assert len(lines) == 2
-    assert all(line.split("\t")[0] in ("positive", "negative") for line in lines)
-    assert lines[1].endswith("...") and len(lines[1].split("\t")[2]) == 60
-    out = predict(model_repo, "great film", "the").stdout.decode()
-    assert [line.split("\t")[2] for line in out.splitlines()] == ["great film", "the"]
+    result = predict(model_repo, stdin=f"The film.\n\n{long_review}\nthe\tgreat\n")
+    rows = [line.split("\t") for line in result.stdout.decode().splitlines()]
+    assert [row[0].rstrip("?") in ("positive", "negative") for row in rows] == [True, False, True, True]
+    assert rows[1] == ["-", "-", ""]
+    assert rows[2][2].endswith("...") and len(rows[2][2]) == 60
+    assert rows[3][2] == "the great"  # tabs and newlines never break a row
+    assert "line 2 is blank: not classified" in result.stderr.decode()
+
+
+def test_arguments_are_one_review(model_repo: Path) -> None:
+    out = predict(model_repo, "great", "film", "the").stdout.decode()
+    assert [line.split("\t")[2] for line in out.splitlines()] == ["great film the"]
+    result = predict(model_repo, "")
+    assert result.returncode == 1
+    assert result.stderr.decode() == 'error: the review is empty: pass its text, e.g. "A fine film."\n'
+
+
+def test_few_known_words_are_flagged(model_repo: Path) -> None:
+    result = predict(model_repo, stdin="東京 🎬 <b>wow</b>\nthe film great\n")
+    labels = [line.split("\t")[0] for line in result.stdout.decode().splitlines()]
+    assert labels[0].endswith("?") and not labels[1].endswith("?")
+    assert "line 1: only 0 word(s) in the vocabulary; the label means little" in result.stderr.decode()
+    assert "line 2" not in result.stderr.decode()
+
+
+def test_undecodable_bytes_are_warned_about(model_repo: Path) -> None:
+    (model_repo / "latin1.txt").write_bytes("the film\ncaf\xe9 great\n".encode("latin-1"))
+    result = predict(model_repo, "--file", "latin1.txt")
+    assert result.returncode == 0
+    assert "latin1.txt: line 2 is not valid UTF-8; undecodable bytes read as U+FFFD" in result.stderr.decode()
+    assert result.stdout.decode().splitlines()[1].endswith("caf\ufffd great")
+
+
+def test_runs_from_any_directory_of_the_clone(model_repo: Path) -> None:
+    shutil.copy(ROOT / "dvc.yaml", model_repo)  # what marks the clone's root, as for DVC
+    (model_repo / "notes").mkdir()
+    (model_repo / "notes" / "r.txt").write_text("the film\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.predict", "--file", "r.txt"],
+        cwd=model_repo / "notes",
+        capture_output=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().split("\t")[2] == "the film\n"
 
 
 def test_empty_input(model_repo: Path) -> None:

@@ -1,0 +1,105 @@
+"""The scores and plot tables that evaluate and baseline share, against scikit-learn and by hand."""
+
+import csv
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn import metrics as sk
+
+from pipeline.lib.files import fix_zip, load_npz, save_npz
+from pipeline.lib.metrics import (
+    GRID,
+    accuracy_by,
+    classification_metrics,
+    precision_recall_table,
+    roc_table,
+    write_csv,
+    write_scores,
+)
+
+RNG = np.random.default_rng(0)
+Y = RNG.integers(0, 2, 500)
+PROBA = np.clip(Y * 0.3 + RNG.random(500) * 0.7, 0, 1)
+
+
+def test_classification_metrics_are_scikit_learns() -> None:
+    scores = classification_metrics(Y, PROBA, 0.6)
+    predicted = (PROBA >= 0.6).astype(int)
+    assert scores == {
+        "accuracy": round(sk.accuracy_score(Y, predicted), 6),
+        "loss": round(sk.log_loss(Y, PROBA.clip(1e-7, 1 - 1e-7)), 6),
+        "precision": round(sk.precision_score(Y, predicted), 6),
+        "recall": round(sk.recall_score(Y, predicted), 6),
+        "f1": round(sk.f1_score(Y, predicted), 6),
+        "roc_auc": round(sk.roc_auc_score(Y, PROBA), 6),
+    }
+    assert classification_metrics(np.ones(4, int), np.full(4, 0.9), 0.5)["accuracy"] == 1.0
+    assert np.isnan(classification_metrics(np.ones(4, int), np.full(4, 0.9), 0.5)["roc_auc"])  # one class only
+
+
+def test_roc_table_on_the_grid() -> None:
+    perfect = roc_table(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9]))
+    assert [row["fpr"] for row in perfect] == [round(f, 4) for f in GRID]
+    assert all(row["tpr"] == 1.0 for row in perfect)
+    fpr, tpr, _ = sk.roc_curve(Y, PROBA)
+    table = roc_table(Y, PROBA)
+    assert table[50]["tpr"] == round(float(np.interp(0.5, fpr, tpr)), 6)
+    assert table[0]["fpr"] == 0.0 and table[-1] == {"fpr": 1.0, "tpr": 1.0}
+
+
+def test_precision_recall_table_keeps_the_best_precision_at_or_beyond_each_recall() -> None:
+    y = np.array([1, 0, 1, 0, 1])
+    proba = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    table = {row["recall"]: row["precision"] for row in precision_recall_table(y, proba)}
+    # ranked: 1 (p 1, r 1/3), 0, 1 (p 2/3, r 2/3), 0, 1 (p 3/5, r 1)
+    assert table[0.0] == 1.0 and table[0.33] == 1.0
+    assert table[0.34] == round(2 / 3, 6) and table[0.66] == round(2 / 3, 6)
+    assert table[0.67] == 0.6 and table[1.0] == 0.6
+
+
+def test_accuracy_by_group_in_ascending_order() -> None:
+    group = np.array([10, 2, 10, 2, 1])
+    correct = np.array([True, False, False, False, True])
+    assert accuracy_by(group, correct, "stars") == [
+        {"stars": 1, "reviews": 1, "accuracy": 1.0},
+        {"stars": 2, "reviews": 2, "accuracy": 0.0},
+        {"stars": 10, "reviews": 2, "accuracy": 0.5},
+    ]
+    named = accuracy_by(np.array([0, 1, 1]), np.array([True, True, False]), "tokens", {0: "0-49", 1: "50+"})
+    assert [(row["tokens"], row["accuracy"]) for row in named] == [("0-49", 1.0), ("50+", 0.5)]
+
+
+def test_write_scores_writes_the_metrics_and_both_curves(tmp_path: Path) -> None:
+    scores = write_scores(tmp_path / "m.json", tmp_path / "plots", Y, PROBA, 0.5)
+    assert json.loads((tmp_path / "m.json").read_text()) == scores == classification_metrics(Y, PROBA, 0.5)
+    for name in ("roc.csv", "precision_recall.csv"):
+        rows = list(csv.DictReader((tmp_path / "plots" / name).open()))
+        assert len(rows) == len(GRID)
+    write_csv(tmp_path / "t.csv", [{"a": 1, "b": "x, y"}])
+    assert (tmp_path / "t.csv").read_bytes() == b'a,b\r\n1,"x, y"\r\n'
+
+
+def test_npz_and_zip_bytes_depend_on_the_contents_alone(tmp_path: Path) -> None:
+    arrays = {"x": np.arange(12, dtype=np.int32).reshape(3, 4), "y": np.array([1, 0, 1], np.int8)}
+    save_npz(tmp_path / "a.npz", **arrays)
+    save_npz(tmp_path / "b.npz", **arrays)
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    loaded = load_npz(tmp_path / "a.npz")
+    assert set(loaded) == {"x", "y"} and all(np.array_equal(loaded[k], v) for k, v in arrays.items())
+
+    for name in ("c.zip", "d.zip"):
+        with zipfile.ZipFile(tmp_path / name, "w") as zf:  # the current time in every entry
+            zf.writestr("data.json", "{}")
+        fix_zip(tmp_path / name, lambda entry, data: data + b"\n" if entry == "data.json" else data)
+    assert (tmp_path / "c.zip").read_bytes() == (tmp_path / "d.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "c.zip") as zf:
+        assert zf.read("data.json") == b"{}\n" and zf.infolist()[0].date_time == (1980, 1, 1, 0, 0, 0)
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.7])
+def test_threshold_decides_the_labels(threshold: float) -> None:
+    scores = classification_metrics(np.array([0, 1]), np.array([0.5, 0.5]), threshold)
+    assert scores["recall"] == (1.0 if threshold < 0.5 else 0.0)
