@@ -103,3 +103,15 @@ def test_npz_and_zip_bytes_depend_on_the_contents_alone(tmp_path: Path) -> None:
 def test_threshold_decides_the_labels(threshold: float) -> None:
     scores = classification_metrics(np.array([0, 1]), np.array([0.5, 0.5]), threshold)
     assert scores["recall"] == (1.0 if threshold < 0.5 else 0.0)
+
+
+def test_the_edges_of_the_scores() -> None:
+    scores = classification_metrics(np.array([1, 0, 1]), np.array([0.0, 0.0, 0.5]), 0.5)
+    assert scores["recall"] == 0.5 and scores["precision"] == 1.0  # 0.5 >= 0.5 is positive
+    assert scores["loss"] == round(-(np.log(1e-7) + np.log(1 - 1e-7) + np.log(0.5)) / 3, 6)  # clipped at 1e-7
+    none = classification_metrics(np.array([0, 1]), np.array([0.1, 0.2]), 0.5)
+    assert (none["precision"], none["recall"], none["f1"]) == (0.0, 0.0, 0.0)  # no warning, no NaN
+    third = accuracy_by(np.array([1, 1, 1]), np.array([True, False, False]), "stars")
+    assert third == [{"stars": 1, "reviews": 3, "accuracy": 0.333333}]
+    table = roc_table(np.array([0, 1, 0, 1]), np.array([0.2, 0.6, 0.7, 0.9]))
+    assert (table[30]["tpr"], table[60]["tpr"]) == (0.5, 1.0)  # the curve, not a constant

@@ -129,3 +129,90 @@ def test_stage_exits_with_one_line_and_no_traceback(tmp_path: Path) -> None:
         text=True,
     )
     assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_the_check_stage_records_what_every_key_allows() -> None:
+    described = params.describe()
+    assert len(described) == 34 and list(described)[:2] == ["data.url", "data.sha256"]
+    assert {key: described[key] for key in ("data.timeout", "model.embedding_dropout", "train.distribute")} == {
+        "data.timeout": "a number in (0, inf)",
+        "model.embedding_dropout": "a number in [0, 1)",
+        "train.distribute": "one of none, mirrored",
+    }
+    assert described["baseline.max_features"] == "an integer >= 1, or null"
+    assert described["data.sha256"] == "64 hex digits, or an empty string to skip the check"
+    assert described["model.bidirectional"] == "true or false"
+    assert described["data.url"] == "a URL, a file:// URL or a local path"
+    assert described["model.units"] == "a positive integer, or a list of them (one per layer)"
+    assert params.text().allowed == "a string"
+
+
+@pytest.mark.parametrize(
+    ("rule", "accepted", "rejected"),
+    [
+        (params.integer(2), [2, 3, 10**9], [1, 2.0, True, "2", None]),
+        (params.number(0, 1), [0.5, 1e-9, 0.999], [0, 1, -1, True, "0.5", None]),
+        (params.number(0, 1, open_low=False), [0, 0.0, 0.5], [1, 1.0, -0.1]),
+        (params.number(0, 1, open_high=False), [1, 1.0, 0.5], [0, 1.1]),
+        (params.one_of(("pre", "post")), ["pre", "post"], ["PRE", "", None]),
+        (params.text(), ["", "x"], [1, None, b"x"]),
+        (params.optional(params.integer(1)), [None, 1], [0, "1"]),
+        (params.boolean(), [True, False], [0, 1, "true", None]),
+        (params.sha256(), ["", "a" * 64, "A" * 64, "0123456789abcdef" * 4], ["a" * 63, "a" * 65, "g" * 64, None]),
+        (params.schema()["model"]["units"], [1, [1], [16, 8]], [0, [], [16, 0], [1.5], True, [True], "16"]),
+    ],
+)
+def test_rules_accept_and_reject_at_their_bounds(rule: params.Rule, accepted: list, rejected: list) -> None:
+    assert [rule.check(value) for value in accepted] == [True] * len(accepted)
+    assert [rule.check(value) for value in rejected] == [False] * len(rejected)
+
+
+def test_load_names_the_file_line_and_column(tmp_path: Path) -> None:
+    broken = tmp_path / "my-params.yaml"
+    broken.write_text("train:\n  epochs: 3\n  seed: [1\n")
+    with pytest.raises(PipelineError) as error:
+        params.load(broken)
+    assert (
+        str(error.value) == f"{broken}: invalid YAML at line 4, column 1: expected ',' or ']', but got '<stream end>'"
+    )
+    broken.write_text("a: b\n\tc: d\n")  # a tab: a scanner error, with its own mark
+    with pytest.raises(PipelineError, match=rf"^{broken}: invalid YAML at line 2, column 1: found character '\\t'"):
+        params.load(broken)
+    with pytest.raises(PipelineError) as error:
+        params.load(tmp_path / "absent.yaml")
+    assert str(error.value) == f"{tmp_path / 'absent.yaml'}: not found (run from the repository root)"
+    broken.write_text(yaml.safe_dump({**DEFAULTS, "pad": {**DEFAULTS["pad"], "maxlen": 0}}))
+    with pytest.raises(PipelineError, match=rf"^{broken}: pad.maxlen = 0 is invalid"):
+        params.load(broken)  # the file's own name in every message
+
+
+def test_shapes_that_are_not_sections() -> None:
+    with pytest.raises(PipelineError) as error:
+        params.validate(["a", "list"])
+    assert str(error.value) == "params.yaml: expected a mapping of sections, got list"
+    missing = {section: values for section, values in DEFAULTS.items() if section != "pad"}
+    with pytest.raises(PipelineError) as error:
+        params.validate(copy.deepcopy(missing))
+    assert str(error.value) == "params.yaml: section 'pad' is missing or not a mapping"
+
+
+def test_unroll_is_allowed_up_to_its_limit_and_units_repeat_per_layer() -> None:
+    at_limit = copy.deepcopy(DEFAULTS)
+    at_limit["pad"]["maxlen"] = params.MAX_UNROLL
+    params.validate(at_limit)
+    assert params.layer_units({"units": 8, "layers": 3}) == [8, 8, 8]
+    assert params.layer_units({"units": [8, 4], "layers": 2}) == [8, 4]
+    bad = copy.deepcopy(DEFAULTS)
+    bad["model"].update(layers=3, units=[32, 16])
+    with pytest.raises(PipelineError) as error:
+        params.validate(bad)
+    assert str(error.value) == (
+        "params.yaml: model.units lists 2 sizes but model.layers = 3: give one size per layer, or a single integer"
+    )
+
+
+def test_suggestions_name_one_close_key() -> None:
+    typo = copy.deepcopy(DEFAULTS)
+    typo["model"]["unit"] = 3
+    with pytest.raises(PipelineError, match=r"unknown key model.unit: did you mean model.units\?$"):
+        params.validate(typo)

@@ -66,57 +66,68 @@ def _units(v: Any) -> bool:
     return _is_int(v) and v >= 1
 
 
-BOOLEAN = Rule("true or false", lambda v: isinstance(v, bool))
-SHA256 = Rule(
-    "64 hex digits, or an empty string to skip the check",
-    lambda v: isinstance(v, str) and (v == "" or (len(v) == 64 and all(c in "0123456789abcdef" for c in v.lower()))),
-)
+def boolean() -> Rule:
+    return Rule("true or false", lambda v: isinstance(v, bool))
+
+
+def sha256() -> Rule:
+    return Rule(
+        "64 hex digits, or an empty string to skip the check",
+        lambda v: (
+            isinstance(v, str) and (v == "" or (len(v) == 64 and all(c in "0123456789abcdef" for c in v.lower())))
+        ),
+    )
+
+
 INF = float("inf")
 
-SCHEMA: dict[str, dict[str, Rule]] = {
-    "data": {
-        "url": text("a URL, a file:// URL or a local path"),
-        "sha256": SHA256,
-        "reviews_sha256": SHA256,
-        "timeout": number(0, INF),
-        "retries": integer(0),
-    },
-    "prepare": {"reviews_per_split": integer(0)},
-    "tokenize": {"num_words": integer(2)},
-    "pad": {"maxlen": integer(1), "padding": one_of(SIDES), "truncating": one_of(SIDES)},
-    "model": {
-        "cell": one_of(CELLS),
-        "bidirectional": BOOLEAN,
-        "layers": integer(1),
-        "units": Rule("a positive integer, or a list of them (one per layer)", _units),
-        "embedding_dim": integer(1),
-        "embedding_dropout": number(0, 1, open_low=False),
-        "dense_units": integer(1),
-        "dense_dropout": number(0, 1, open_low=False),
-        "unroll": BOOLEAN,
-    },
-    "train": {
-        "optimizer": one_of(OPTIMIZERS),
-        "learning_rate": number(0, INF),
-        "batch_size": integer(1),
-        "epochs": integer(1),
-        "validation_split": number(0, 1),
-        "seed": integer(0),
-        "early_stopping_patience": integer(0),
-        "distribute": one_of(STRATEGIES),
-    },
-    "evaluate": {
-        "threshold": number(0, 1),
-        "samples": integer(0),
-        "errors": integer(0),
-        "seed": integer(0),
-    },
-    "baseline": {
-        "max_features": optional(integer(1)),
-        "ngram_max": integer(1),
-        "C": number(0, INF),
-    },
-}
+
+def schema() -> dict[str, dict[str, Rule]]:
+    """Every section, key and rule; built per call, so that each rule runs the code a test can see."""
+    return {
+        "data": {
+            "url": text("a URL, a file:// URL or a local path"),
+            "sha256": sha256(),
+            "reviews_sha256": sha256(),
+            "timeout": number(0, INF),
+            "retries": integer(0),
+        },
+        "prepare": {"reviews_per_split": integer(0)},
+        "tokenize": {"num_words": integer(2)},
+        "pad": {"maxlen": integer(1), "padding": one_of(SIDES), "truncating": one_of(SIDES)},
+        "model": {
+            "cell": one_of(CELLS),
+            "bidirectional": boolean(),
+            "layers": integer(1),
+            "units": Rule("a positive integer, or a list of them (one per layer)", _units),
+            "embedding_dim": integer(1),
+            "embedding_dropout": number(0, 1, open_low=False),
+            "dense_units": integer(1),
+            "dense_dropout": number(0, 1, open_low=False),
+            "unroll": boolean(),
+        },
+        "train": {
+            "optimizer": one_of(OPTIMIZERS),
+            "learning_rate": number(0, INF),
+            "batch_size": integer(1),
+            "epochs": integer(1),
+            "validation_split": number(0, 1),
+            "seed": integer(0),
+            "early_stopping_patience": integer(0),
+            "distribute": one_of(STRATEGIES),
+        },
+        "evaluate": {
+            "threshold": number(0, 1),
+            "samples": integer(0),
+            "errors": integer(0),
+            "seed": integer(0),
+        },
+        "baseline": {
+            "max_features": optional(integer(1)),
+            "ngram_max": integer(1),
+            "C": number(0, INF),
+        },
+    }
 
 
 def _suggest(name: str, known: list[str]) -> str:
@@ -125,17 +136,18 @@ def _suggest(name: str, known: list[str]) -> str:
 
 
 def validate(params: Any, source: Path = paths.PARAMS) -> dict[str, dict[str, Any]]:
-    """Check every section and key against SCHEMA; raise one PipelineError naming the first bad key.
+    """Check every section and key against schema(); raise one PipelineError naming the first bad key.
 
     Unknown names come first: a renamed key is reported as the typo it is ("did you mean
     train.epochs?"), not as the real key missing.
     """
     if not isinstance(params, dict):
         raise PipelineError(f"{source}: expected a mapping of sections, got {type(params).__name__}")
+    rules_of = schema()
     for section in params:
-        if section not in SCHEMA:
-            raise PipelineError(f"{source}: unknown section '{section}': {_suggest(str(section), list(SCHEMA))}")
-    for section, rules in SCHEMA.items():
+        if section not in rules_of:
+            raise PipelineError(f"{source}: unknown section '{section}': {_suggest(str(section), list(rules_of))}")
+    for section, rules in rules_of.items():
         values = params.get(section)
         if not isinstance(values, dict):
             raise PipelineError(f"{source}: section '{section}' is missing or not a mapping")
@@ -154,7 +166,7 @@ def validate(params: Any, source: Path = paths.PARAMS) -> dict[str, dict[str, An
 
 def describe() -> dict[str, str]:
     """Every key and what it allows, as the `check` stage records it."""
-    return {f"{section}.{key}": rule.allowed for section, rules in SCHEMA.items() for key, rule in rules.items()}
+    return {f"{section}.{key}": rule.allowed for section, rules in schema().items() for key, rule in rules.items()}
 
 
 # Unrolling builds one copy of the cell per time step: past a few hundred steps the graph's
