@@ -10,6 +10,7 @@ import http.client
 import logging
 import os
 import shutil
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -90,7 +91,11 @@ def fetch_http(url: str, part: Path, timeout: float, retries: int) -> None:
             if http_error.code < 500:
                 raise PipelineError(f"cannot download {url}: HTTP {http_error.code} {http_error.reason}") from None
             error = http_error
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as net_error:
+        except urllib.error.URLError as url_error:
+            if isinstance(url_error.reason, socket.gaierror):  # no DNS: no network, so retrying cannot help
+                raise PipelineError(f"cannot download {url}: {url_error.reason}; {OFFLINE_HINT}") from None
+            error = url_error
+        except (http.client.HTTPException, OSError) as net_error:
             error = net_error
     raise PipelineError(f"cannot download {url}: {error}; {OFFLINE_HINT}")
 

@@ -174,3 +174,22 @@ def test_the_offline_route_through_the_stage(tiny_archive: Path, tmp_path: Path)
     assert "ready: archive bytes differ from data.sha256 (a repacked mirror), but its labelled reviews match" in (
         result.stderr
     )
+
+
+def test_a_name_that_does_not_resolve_fails_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No DNS means no network: one attempt, then the offline hint, not five retries with back-off."""
+    calls = []
+
+    def no_dns(host: object, *args: object, **kwargs: object) -> list:
+        calls.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)  # what the resolver says offline
+    monkeypatch.setattr("pipeline.download.BACKOFF", 30.0)  # a retry would show as a 30 s wait
+    with pytest.raises(PipelineError) as error:
+        download(data_params("http://mirror.example/aclImdb_v1.tar.gz", retries=5), tmp_path / "a.tar.gz", None)
+    assert str(error.value) == (
+        "cannot download http://mirror.example/aclImdb_v1.tar.gz: [Errno -2] Name or service not known; "
+        "offline? set IMDB_ARCHIVE=/path/to/aclImdb_v1.tar.gz, or data.url to a local path"
+    )
+    assert calls == ["mirror.example"]
