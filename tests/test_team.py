@@ -149,3 +149,11 @@ def test_a_queued_grid_runs_every_experiment(pushed_repo: Path, tmp_path: Path) 
     units = sorted(r["params"]["params.yaml"]["data"]["model"]["units"] for r in runs)
     assert units == [3, 5]
     assert all(r["metrics"]["reports/metrics.json"]["data"]["accuracy"] >= 0 for r in runs)
+
+
+def test_the_model_is_a_registry_artifact(pushed_repo: Path, tmp_path: Path) -> None:
+    """A version is an annotated git tag in GTO's form; `dvc artifacts get` then fetches its model from the
+    repository's DVC remote, as README's "Sharing runs" says."""
+    run_cmd(["git", "tag", "-a", "imdb-rnn@v1.0.0", "-m", "Registering artifact imdb-rnn version v1.0.0"], pushed_repo)
+    dvc(tmp_path, "artifacts", "get", str(pushed_repo), "imdb-rnn", "-o", "model.keras")
+    assert (tmp_path / "model.keras").read_bytes() == (pushed_repo / "models" / "model.keras").read_bytes()
