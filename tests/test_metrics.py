@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from pipeline.lib.files import fix_zip, load_npz, save_npz
+from pipeline.lib.cli import PipelineError
+from pipeline.lib.files import fix_zip, load_npz, require, save_npz, write_json
 from pipeline.lib.metrics import (
     GRID,
     accuracy_by,
@@ -115,3 +116,32 @@ def test_the_edges_of_the_scores() -> None:
     assert third == [{"stars": 1, "reviews": 3, "accuracy": 0.333333}]
     table = roc_table(np.array([0, 1, 0, 1]), np.array([0.2, 0.6, 0.7, 0.9]))
     assert (table[30]["tpr"], table[60]["tpr"]) == (0.5, 1.0)  # the curve, not a constant
+
+
+def test_confident_mistakes_are_clipped_and_empty_classes_score_zero(tmp_path: Path) -> None:
+    sure_and_wrong = classification_metrics(np.array([0, 1]), np.array([1.0, 1.0]), 0.5)
+    assert sure_and_wrong["loss"] == round(-(np.log(1e-7) + np.log(1 - 1e-7)) / 2, 6)
+    no_positives = classification_metrics(np.array([0, 0]), np.array([0.1, 0.2]), 0.5)
+    assert (no_positives["recall"], no_positives["f1"]) == (0.0, 0.0)
+    write_csv(tmp_path / "empty.csv", [])
+    assert (tmp_path / "empty.csv").read_bytes() == b"\r\n"
+
+
+def test_json_is_indented_and_keeps_non_ascii(tmp_path: Path) -> None:
+    write_json(tmp_path / "a.json", {"word": "café", "n": [1]})
+    assert (tmp_path / "a.json").read_bytes() == '{\n  "word": "café",\n  "n": [\n    1\n  ]\n}\n'.encode()
+
+
+def test_npz_entries_carry_the_fixed_date_and_no_pickles(tmp_path: Path) -> None:
+    save_npz(tmp_path / "a.npz", x=np.arange(3))
+    with zipfile.ZipFile(tmp_path / "a.npz") as zf:
+        assert [info.date_time for info in zf.infolist()] == [(1980, 1, 1, 0, 0, 0)]
+    with pytest.raises(ValueError, match="allow_pickle"):
+        save_npz(tmp_path / "b.npz", x=np.array([{"a": 1}], dtype=object))
+
+
+def test_a_missing_input_names_itself(tmp_path: Path) -> None:
+    with pytest.raises(PipelineError) as error:
+        require(tmp_path / "absent.npz")
+    assert str(error.value) == f"{tmp_path / 'absent.npz'}: not found; run `dvc repro` to build it"
+    assert require(tmp_path) == tmp_path

@@ -147,24 +147,68 @@ def test_the_check_stage_records_what_every_key_allows() -> None:
     assert params.text().allowed == "a string"
 
 
-@pytest.mark.parametrize(
-    ("rule", "accepted", "rejected"),
-    [
-        (params.integer(2), [2, 3, 10**9], [1, 2.0, True, "2", None]),
-        (params.number(0, 1), [0.5, 1e-9, 0.999], [0, 1, -1, True, "0.5", None]),
-        (params.number(0, 1, open_low=False), [0, 0.0, 0.5], [1, 1.0, -0.1]),
-        (params.number(0, 1, open_high=False), [1, 1.0, 0.5], [0, 1.1]),
-        (params.one_of(("pre", "post")), ["pre", "post"], ["PRE", "", None]),
-        (params.text(), ["", "x"], [1, None, b"x"]),
-        (params.optional(params.integer(1)), [None, 1], [0, "1"]),
-        (params.boolean(), [True, False], [0, 1, "true", None]),
-        (params.sha256(), ["", "a" * 64, "A" * 64, "0123456789abcdef" * 4], ["a" * 63, "a" * 65, "g" * 64, None]),
-        (params.schema()["model"]["units"], [1, [1], [16, 8]], [0, [], [16, 0], [1.5], True, [True], "16"]),
-    ],
-)
-def test_rules_accept_and_reject_at_their_bounds(rule: params.Rule, accepted: list, rejected: list) -> None:
+RULES = {  # built inside the test, so that a mutated rule builder is what the test sees
+    "integer": (lambda: params.integer(2), [2, 3, 10**9], [1, 2.0, True, "2", None]),
+    "open number": (lambda: params.number(0, 1), [0.5, 1e-9, 0.999], [0, 1, -1, True, "0.5", None]),
+    "closed low": (lambda: params.number(0, 1, open_low=False), [0, 0.0, 0.5], [1, 1.0, -0.1]),
+    "closed high": (lambda: params.number(0, 1, open_high=False), [1, 1.0, 0.5], [0, 1.1]),
+    "one of": (lambda: params.one_of(("pre", "post")), ["pre", "post"], ["PRE", "", None]),
+    "text": (lambda: params.text(), ["", "x"], [1, None, b"x"]),
+    "optional": (lambda: params.optional(params.integer(1)), [None, 1], [0, "1"]),
+    "boolean": (lambda: params.boolean(), [True, False], [0, 1, "true", None]),
+    "sha256": (
+        lambda: params.sha256(),
+        ["", "a" * 64, "A" * 64, "0123456789abcdef" * 4],
+        ["a" * 63, "a" * 65, "g" * 64, None],
+    ),
+    "units": (
+        lambda: params.schema()["model"]["units"],
+        [1, [1], [16, 8]],
+        [0, [], [16, 0], [1.5], True, [True], "16"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", RULES)
+def test_rules_accept_and_reject_at_their_bounds(name: str) -> None:
+    build, accepted, rejected = RULES[name]
+    rule = build()
     assert [rule.check(value) for value in accepted] == [True] * len(accepted)
     assert [rule.check(value) for value in rejected] == [False] * len(rejected)
+
+
+def test_bracket_texts_say_which_ends_are_allowed() -> None:
+    assert params.number(0, 1).allowed == "a number in (0, 1)"
+    assert params.number(0, 1, open_low=False).allowed == "a number in [0, 1)"
+    assert params.number(0, 1, open_high=False).allowed == "a number in (0, 1]"
+    assert params.optional(params.integer(1)).allowed == "an integer >= 1, or null"
+
+
+def test_every_documented_minimum_is_valid_and_every_open_end_is_not() -> None:
+    low = copy.deepcopy(DEFAULTS)
+    low["data"].update(retries=0)
+    low["prepare"].update(reviews_per_split=0)
+    low["model"].update(embedding_dim=1, dense_units=1, embedding_dropout=0, dense_dropout=0.0, layers=1)
+    low["train"].update(batch_size=1, seed=0, early_stopping_patience=0, epochs=1)
+    low["evaluate"].update(samples=0, errors=0, seed=0, threshold=0.999)
+    low["baseline"].update(max_features=None, ngram_max=1)
+    params.validate(low)
+    for section, key, value in [
+        ("model", "dense_dropout", 1),
+        ("model", "embedding_dropout", 1.0),
+        ("evaluate", "threshold", 1),
+        ("evaluate", "threshold", 0),
+        ("train", "learning_rate", 0),
+        ("data", "timeout", 0),
+        ("model", "embedding_dim", 0),
+        ("model", "dense_units", 0),
+        ("train", "batch_size", 0),
+        ("data", "retries", -1),
+    ]:
+        bad = copy.deepcopy(DEFAULTS)
+        bad[section][key] = value
+        with pytest.raises(PipelineError, match=rf"{section}.{key} = {value!r} is invalid"):
+            params.validate(bad)
 
 
 def test_load_names_the_file_line_and_column(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from conftest import in_repo, tiny_params, tiny_reviews
 
 from pipeline import prepare, tokenize
 from pipeline.lib import paths, text
+from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import load_npz
 
 TRICKY = [
@@ -80,3 +81,12 @@ def test_baseline_splits_words_as_the_tokenizer_does() -> None:
     analyzer = build_baseline(max_features=10, ngram_max=1, c=1.0)[0].build_analyzer()
     for review in corpus():
         assert analyzer(review) == text_to_word_sequence(review)
+
+
+def test_load_vocabulary_reads_what_tokenize_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PipelineError, match="data/tokenized/vocab.json: not found"):
+        text.load_vocabulary()
+    paths.VOCAB.parent.mkdir(parents=True)
+    paths.VOCAB.write_text(json.dumps({"num_words": 4, "words": ["film", "café", "東京"]}, ensure_ascii=False))
+    assert text.load_vocabulary() == ["film", "café", "東京"]
