@@ -85,7 +85,7 @@ def test_baseline_splits_words_as_the_tokenizer_does() -> None:
 
 def test_load_vocabulary_reads_what_tokenize_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(PipelineError, match="data/tokenized/vocab.json: not found"):
+    with pytest.raises(PipelineError, match=r"data/tokenized/vocab\.json: not found"):
         text.load_vocabulary()
     paths.VOCAB.parent.mkdir(parents=True)
     paths.VOCAB.write_text(json.dumps({"num_words": 4, "words": ["film", "café", "東京"]}, ensure_ascii=False))
