@@ -3,7 +3,7 @@
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test lint bench
+.PHONY: repro test lint bench plots
 
 repro: $(VENV)/.installed
 	dvc repro
@@ -16,6 +16,11 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	python -m benchmarks
+
+# The `dvc plots` page, checked in headless Chromium (Debian's chromium), and its screenshot.
+plots: $(VENV)/.installed
+	dvc plots show
+	python -m tools.plots_page dvc_plots/index.html --screenshot reports/figures/plots_page.png
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
