@@ -30,7 +30,29 @@ CDN_FILE = "jsdelivr"
 STYLE = """\
 body { font-family: sans-serif; margin: 12px; display: flex; flex-wrap: wrap; gap: 12px 24px;
        align-items: flex-start; }
-table { border-spacing: 15px; }"""
+table { border-spacing: 15px; }
+#per-file-charts { flex-basis: 100%; }
+#per-file-charts summary { cursor: pointer; color: #444; }"""
+
+# DVC draws every stage `plots:` output file on its own too, with its default template, after
+# dvc.yaml's top-level charts; this project's data files are stage plots so that their stages
+# enter the run-cache, and the top-level charts draw them readably. So those per-file charts (their
+# div id is the file's path) go into a closed section at the end; images stay where DVC puts them.
+FOLD_PER_FILE_CHARTS = """\
+<script>
+(() => {
+  const perFile = [...document.querySelectorAll("body > div[id]")]
+    .filter((div) => /_(csv|tsv|json|ya?ml)$/.test(div.id));
+  if (perFile.length === 0) return;
+  const section = document.createElement("details");
+  const summary = document.createElement("summary");
+  section.id = "per-file-charts";
+  summary.textContent =
+    `DVC's default chart of each stage plot file (${perFile.length}); the charts above draw the same data`;
+  section.append(summary, ...perFile);
+  document.body.append(section);
+})();
+</script>"""
 
 
 def pinned() -> list[tuple[str, str]]:
@@ -95,6 +117,7 @@ def page(blocks: list[str], versions: str) -> str:
             "</head>",
             "<body>",
             "{" + HTML.PLOTS_PLACEHOLDER + "}",
+            FOLD_PER_FILE_CHARTS,
             "</body>",
             "</html>",
             "",
