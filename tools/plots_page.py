@@ -135,18 +135,24 @@ async (timeoutMs) => {
     "vega-lite": window.vegaLite && window.vegaLite.version,
     "vega-embed": window.vegaEmbed && window.vegaEmbed.version,
   };
-  return { charts, images, versions };
+  // The closed section where the page template puts DVC's per-file charts of stage plot files.
+  const section = document.getElementById("per-file-charts");
+  const perFile = section
+    ? { open: section.open, ids: [...section.querySelectorAll(":scope > div[id]")].map((div) => div.id) }
+    : null;
+  return { charts, images, versions, per_file: perFile };
 }
 """
 
 
 @dataclass
 class PageReport:
-    """What a page drew: one dict per vega chart and per image, and what went wrong around them."""
+    """What a page drew: one dict per vega chart in view and per image, and what went wrong around them."""
 
     charts: list[dict]
     images: list[dict]
     versions: dict[str, str | None]
+    per_file: dict | None  # the closed section of DVC's per-file charts: {"open": bool, "ids": [...]}
     errors: list[str] = field(default_factory=list)  # console errors and uncaught exceptions
     warnings: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)  # requests that would have left the machine
