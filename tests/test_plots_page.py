@@ -26,10 +26,10 @@ KNOWN_WARNINGS = ("The input spec uses Vega-Lite v5, but", "The compiled spec us
 SERIES = {
     "Accuracy per epoch": ["train", "validation"],
     "Loss per epoch": ["train", "validation"],
-    "ROC (test)": ["RNN", "baseline"],
-    "Precision-recall (test)": ["RNN", "baseline"],
+    "ROC": ["RNN", "baseline"],
+    "Precision-recall": ["RNN", "baseline"],
 }
-STARS, LENGTH = "Accuracy by star rating (test)", "Accuracy by review length (test, tokens before truncation)"
+STARS, LENGTH = "Accuracy by star rating", "Accuracy by review length (tokens before truncation)"
 
 
 @pytest.fixture(scope="module")
