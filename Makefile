@@ -3,7 +3,7 @@
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test lint bench mutants
+.PHONY: repro test lint bench mutants plots
 
 repro: $(VENV)/.installed
 	dvc repro
@@ -26,6 +26,11 @@ mutants: $(VENV)/.installed
 	python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
 	print(f\"mutmut: {s['killed'] + s['timeout']} of {s['total']} mutants killed\")"
 	python tests/planted_bugs.py
+
+# The `dvc plots` page, checked in headless Chromium (Debian's chromium), and its screenshot.
+plots: $(VENV)/.installed
+	dvc plots show
+	python -m tools.plots_page dvc_plots/index.html --screenshot reports/figures/plots_page.png
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)

@@ -1,0 +1,1 @@
+"""Developer tools for the `dvc plots` page: vendoring the vega libraries, checking it in Chromium."""
