@@ -154,8 +154,8 @@ BUGS = [
     Bug(
         "predict: labels the other way round",
         "pipeline/predict.py",
-        'NAMES[int(proba >= p["evaluate"]["threshold"])]',
-        'NAMES[int(proba < p["evaluate"]["threshold"])]',
+        'NAMES[int(probability >= p["evaluate"]["threshold"])]',
+        'NAMES[int(probability < p["evaluate"]["threshold"])]',
         ("tests/test_meaning.py::test_predict_keeps_the_sign_of_unseen_reviews",),
     ),
     Bug(
