@@ -38,10 +38,10 @@ BUGS = [
         ("tests/test_params.py",),
     ),
     Bug(
-        "check: train no longer waits for it",
+        "check: params.yaml is not its dep, so it never re-runs",
         "dvc.yaml",
-        "      - data/params_schema.json\n      - data/padded/train.npz",
-        "      - data/padded/train.npz",
+        "    deps:\n      - params.yaml\n",
+        "    deps:\n",
         ("tests/test_reproducibility.py::test_a_bad_params_edit_fails_in_one_line_and_keeps_every_output",),
     ),
     Bug(
