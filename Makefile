@@ -17,7 +17,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	python -m benchmarks
 
-# Mutation testing, not part of CI (about 20 + 20 minutes on 2 cores): mutmut over the pure
+# Mutation testing, not part of CI (about 6 + 6 minutes on 2 cores): mutmut over the pure
 # helpers with their unit tests, then the curated planted bugs against the tests they name.
 mutants: $(VENV)/.installed
 	rm -rf mutants
