@@ -9,7 +9,7 @@ repro: $(VENV)/.installed
 	dvc repro
 
 test: $(VENV)/.installed
-	python -m pytest
+	python -m pytest -n 2 --dist loadscope  # both cores; each module's fixtures on one worker
 
 lint: $(VENV)/.installed
 	ruff check . && ruff format --check .
