@@ -36,6 +36,9 @@ EXAMPLE = '{"cluster": {"worker": ["host0:2222", "host1:2222"]}, "task": {"type"
 ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]/]+):\d{1,5}")
 TIMEOUT_VARIABLE = "PIPELINE_CLUSTER_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
+# Steps per call into the compiled graph, as fit's steps_per_execution in train.py: the same updates
+# in the same order, with one return to Python per call instead of one per step.
+STEPS_PER_CALL = 25
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ def cluster_from_environment(expected_workers: int) -> Cluster:
 
 
 def cluster_timeout() -> float:
+    """How long a worker waits for the others: PIPELINE_CLUSTER_TIMEOUT seconds, or DEFAULT_TIMEOUT."""
     raw = os.environ.get(TIMEOUT_VARIABLE, "")
     try:
         seconds = float(raw) if raw else DEFAULT_TIMEOUT
@@ -170,8 +174,8 @@ def _shares(strategy: tf.distribute.Strategy, x: np.ndarray, y: np.ndarray, batc
 
 
 def _steps(model: keras.Model, strategy: tf.distribute.Strategy):
-    """One training and one validation step over all workers; each returns the global sums of the
-    per-example loss and of correct predictions, so every worker sees the same metrics.
+    """Training and validation steps over all workers, a given number per call; each call returns
+    the global sums of the per-example loss and of correct predictions, the same on every worker.
 
     The loss and metric are train.py's compiled ones, binary cross-entropy and accuracy.
     """
@@ -196,27 +200,28 @@ def _steps(model: keras.Model, strategy: tf.distribute.Strategy):
     def validation_replica(x: tf.Tensor, y: tf.Tensor, rows: tf.Tensor):
         return sums(y, model(x, training=False))
 
-    @tf.function
-    def train_step(batch):
-        return strategy.reduce("SUM", strategy.run(train_replica, args=batch), axis=None)
+    def steps(replica_step: Callable):
+        @tf.function
+        def run(iterator, count: tf.Tensor) -> tf.Tensor:
+            totals = tf.zeros([2])
+            for _ in tf.range(count):
+                totals += tf.stack(strategy.reduce("SUM", strategy.run(replica_step, args=next(iterator)), axis=None))
+            return totals
 
-    @tf.function
-    def validation_step(batch):
-        return strategy.reduce("SUM", strategy.run(validation_replica, args=batch), axis=None)
+        return run
 
-    return train_step, validation_step
+    return steps(train_replica), steps(validation_replica)
 
 
-def _epoch(step, batches, rows: int) -> tuple[float, float, int]:
-    """The mean loss and accuracy over `rows` examples, and the number of steps."""
-    loss = correct = 0.0
-    steps = 0
-    for batch in batches:
-        batch_loss, batch_correct = step(batch)
-        loss += float(batch_loss)
-        correct += float(batch_correct)
-        steps += 1
-    return loss / rows, correct / rows, steps
+def _epoch(run_steps: Callable, batches, rows: int, batch_size: int) -> tuple[float, float, int]:
+    """The mean loss and accuracy over `rows` examples, and the number of steps taken."""
+    steps = -(-rows // batch_size)
+    iterator = iter(batches)
+    totals = [
+        run_steps(iterator, tf.constant(min(STEPS_PER_CALL, steps - done))) for done in range(0, steps, STEPS_PER_CALL)
+    ]
+    loss, correct = np.sum(totals, axis=0, dtype=np.float64)
+    return float(loss) / rows, float(correct) / rows, steps
 
 
 def weights_digest(model: keras.Model) -> str:
@@ -243,7 +248,7 @@ def fit(
     """
     x_train, y_train = train[0], train[1].astype("float32")[:, None]
     x_val, y_val = validation[0], validation[1].astype("float32")[:, None]
-    train_step, validation_step = _steps(model, strategy)
+    train_steps, validation_steps = _steps(model, strategy)
     validation_batches = _shares(strategy, x_val, y_val, batch_size)
     history = keras.callbacks.History()
     callback_list = keras.callbacks.CallbackList([*callbacks, history], model=model)
@@ -258,8 +263,16 @@ def fit(
             callback_list.on_epoch_begin(epoch)
             order = shuffle.permutation(len(x_train))
             batches = _shares(strategy, x_train[order], y_train[order], batch_size)
-            logs["loss"], logs["accuracy"], steps = _epoch(train_step, batches, len(x_train))
-            logs["val_loss"], logs["val_accuracy"], _ = _epoch(validation_step, validation_batches, len(x_val))
+            try:
+                logs["loss"], logs["accuracy"], steps = _epoch(train_steps, batches, len(x_train), batch_size)
+                logs["val_loss"], logs["val_accuracy"], _ = _epoch(
+                    validation_steps, validation_batches, len(x_val), batch_size
+                )
+            except tf.errors.UnavailableError as error:  # TensorFlow's heartbeats found a worker gone
+                lost = ", ".join(sorted(set(re.findall(r"/job:worker/replica:0/task:(\d+)", error.message))))
+                raise PipelineError(
+                    f"epoch {epoch + 1}: worker {lost or '?'} of the cluster stopped; the model was not saved"
+                ) from None
             log.info(
                 "epoch %d/%d: %d steps, %.2f s, %s",
                 epoch + 1,
