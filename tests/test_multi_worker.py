@@ -18,7 +18,7 @@ from conftest import ROOT, dvc, make_dvc_repo, run_cmd, tiny_reviews, write_arch
 from pipeline.lib.backend import keras
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import load_npz
-from pipeline.lib.multi_worker import EXAMPLE, cluster_from_environment, weights_digest
+from pipeline.lib.multi_worker import EXAMPLE, cluster_from_environment, cluster_timeout, weights_digest
 from pipeline.train import split_validation
 
 # md5 of models/model.keras from the two-worker tiny run below: a fixed cluster size gives the same bytes.
@@ -210,6 +210,15 @@ def test_a_bad_tf_config_is_named(monkeypatch: pytest.MonkeyPatch, case: str) ->
     monkeypatch.setenv("TF_CONFIG", value)
     with pytest.raises(PipelineError, match=message):
         cluster_from_environment(2)
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "inf"])
+def test_a_bad_cluster_timeout_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("PIPELINE_CLUSTER_TIMEOUT", value)
+    with pytest.raises(
+        PipelineError, match=rf"^PIPELINE_CLUSTER_TIMEOUT = '{value}': expected a number of seconds > 0$"
+    ):
+        cluster_timeout()
 
 
 def test_train_without_tf_config_fails_in_one_line(tmp_path: Path) -> None:
