@@ -3,10 +3,14 @@
 The validation set is a stratified, shuffled split made with the seed, not Keras'
 `validation_split`, which takes the last 20% of the (positives-then-negatives) rows:
 all negative. Per-epoch metrics go to DVCLive, whose TSVs dvc.yaml plots.
+
+Under train.distribute = multi_worker the same command runs on every worker of TF_CONFIG's
+cluster (pipeline/lib/multi_worker.py); only the chief, worker 0, writes outputs.
 """
 
 import logging
 import time
+from functools import partial
 
 from pipeline.lib.backend import keras, portability_warning  # first: it pins and loads TensorFlow
 
@@ -17,7 +21,7 @@ from dvclive.keras import DVCLiveCallback
 from scmrepo.exceptions import SCMError
 from sklearn.model_selection import train_test_split
 
-from pipeline.lib import figures, params, paths
+from pipeline.lib import figures, multi_worker, params, paths
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import load_npz, require, write_text
 from pipeline.lib.model import build_model, recurrent_checks, save_model
@@ -75,8 +79,17 @@ def split_validation(x, y, fraction: float, seed: int):
         raise PipelineError(f"train.validation_split = {fraction}: {error}") from None
 
 
-def main() -> None:
-    p = params.load()
+def start_live(model: keras.Model) -> Live:
+    try:
+        live = Live(str(paths.TRAIN_LOG), dvcyaml=False, save_dvc_exp=False)
+    except SCMError as error:  # DVCLive reads the current commit, and an empty repository has none
+        raise PipelineError(f"DVCLive cannot start ({error}): make a first git commit, then run again") from None
+    live.summary["parameters"] = model.count_params()  # beside the scores in `dvc exp show`
+    return live
+
+
+def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
+    """Train and save the model; on a worker of a cluster other than the chief, train only."""
     config, settings = p["model"], p["train"]
     data = load_npz(require(paths.split_file(paths.PADDED, "train", ".npz")))
     set_determinism(settings["seed"])
@@ -85,7 +98,9 @@ def main() -> None:
     x_train, x_val, y_train, y_val = split_validation(
         data["x"], data["y"], settings["validation_split"], settings["seed"]
     )
-    with make_strategy(settings["distribute"]).scope():
+    strategy = multi_worker.connect(cluster) if cluster else make_strategy(settings["distribute"])
+    chief = cluster is None or cluster.chief
+    with strategy.scope():
         model = build_model(p["tokenize"]["num_words"], data["x"].shape[1], config)
         model.compile(
             optimizer=OPTIMIZERS[settings["optimizer"]](learning_rate=settings["learning_rate"]),
@@ -93,15 +108,12 @@ def main() -> None:
             metrics=["accuracy"],
             steps_per_execution=STEPS_PER_EXECUTION,
         )
-    write_text(paths.MODEL_SUMMARY, summary_text(model, config))
-    print(paths.MODEL_SUMMARY.read_text(encoding="utf-8"))
-
-    try:
-        live = Live(str(paths.TRAIN_LOG), dvcyaml=False, save_dvc_exp=False)
-    except SCMError as error:  # DVCLive reads the current commit, and an empty repository has none
-        raise PipelineError(f"DVCLive cannot start ({error}): make a first git commit, then run again") from None
-    live.summary["parameters"] = model.count_params()  # beside the scores in `dvc exp show`
-    callbacks: list[keras.callbacks.Callback] = [DVCLiveCallback(live=live)]
+    summary = summary_text(model, config)
+    print(summary)
+    callbacks: list[keras.callbacks.Callback] = []
+    if chief:
+        write_text(paths.MODEL_SUMMARY, summary)
+        callbacks.append(DVCLiveCallback(live=start_live(model)))
     if settings["early_stopping_patience"]:
         callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -109,20 +121,42 @@ def main() -> None:
             )
         )
     started = time.perf_counter()
-    history = model.fit(
-        x_train,
-        y_train,
-        batch_size=settings["batch_size"],
-        epochs=settings["epochs"],
-        validation_data=(x_val, y_val),
-        callbacks=callbacks,
-        verbose=2,
-    )
+    if cluster:
+        history = multi_worker.fit(
+            model,
+            strategy,
+            (x_train, y_train),
+            (x_val, y_val),
+            batch_size=settings["batch_size"],
+            epochs=settings["epochs"],
+            seed=settings["seed"],
+            callbacks=callbacks,
+        )
+    else:
+        history = model.fit(
+            x_train,
+            y_train,
+            batch_size=settings["batch_size"],
+            epochs=settings["epochs"],
+            validation_data=(x_val, y_val),
+            callbacks=callbacks,
+            verbose=2,
+        )
     # Logged, not saved: a wall time in an output would change dvc.lock on every identical retrain.
     log.info("fit: %.1f s for %d epochs", time.perf_counter() - started, len(history.epoch))
-    figures.training_history(history.history, paths.FIGURES / "history.png")
-    save_model(model, paths.MODEL)
-    log.info("saved %s", paths.MODEL)
+    if chief:
+        figures.training_history(history.history, paths.FIGURES / "history.png")
+        save_model(model, paths.MODEL)
+        log.info("saved %s", paths.MODEL)
+
+
+def main() -> None:
+    p = params.load()
+    if p["train"]["distribute"] == "multi_worker":
+        cluster = multi_worker.cluster_from_environment(p["train"]["workers"])
+        multi_worker.run_in_cluster(partial(train, p), cluster)
+    else:
+        train(p)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,13 @@ def test_committed_defaults_are_valid_and_the_tutorials() -> None:
         ("train", "epochs", True, r"train.epochs = True is invalid"),
         ("train", "optimizer", "adagrad", r"train.optimizer = 'adagrad' is invalid: expected one of adam"),
         (
+            "train",
+            "distribute",
+            "horovod",
+            r"train.distribute = 'horovod' is invalid: expected one of none, mirrored, multi_worker$",
+        ),
+        ("train", "workers", 0, r"train.workers = 0 is invalid: expected an integer >= 1"),
+        (
             "model",
             "cell",
             "transformer",
@@ -70,8 +77,8 @@ def test_a_renamed_key_is_named_with_the_closest_known_one() -> None:
     with pytest.raises(PipelineError, match=r"^params.yaml: unknown key train.epoch: did you mean train.epochs\?$"):
         params.validate(renamed)
     unlike = copy.deepcopy(DEFAULTS)
-    unlike["train"]["colour"] = "red"
-    with pytest.raises(PipelineError, match=r"unknown key train.colour: known: train.optimizer, .*train.epochs"):
+    unlike["train"]["favourite_colour"] = "red"
+    with pytest.raises(PipelineError, match=r"key train.favourite_colour: known: train.optimizer, .*train.epochs"):
         params.validate(unlike)
     section = copy.deepcopy(DEFAULTS)
     section["trian"] = {}
@@ -93,6 +100,18 @@ def test_units_per_layer_must_match_layers() -> None:
         params.validate(bad)
     bad["model"]["units"] = [32, 16, 8]
     assert params.layer_units(params.validate(bad)["model"]) == [32, 16, 8]
+
+
+def test_more_than_one_worker_needs_multi_worker_and_a_batch_to_share() -> None:
+    bad = copy.deepcopy(DEFAULTS)
+    bad["train"]["workers"] = 2
+    with pytest.raises(PipelineError, match=r"train.workers = 2 with train.distribute = none: more than one"):
+        params.validate(bad)
+    bad["train"].update(distribute="multi_worker", batch_size=1)
+    with pytest.raises(PipelineError, match=r"train.batch_size = 1 is smaller than train.workers = 2: "):
+        params.validate(bad)
+    bad["train"]["batch_size"] = 2
+    params.validate(bad)
 
 
 def test_unroll_only_for_short_sequences() -> None:

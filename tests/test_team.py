@@ -4,6 +4,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -157,3 +158,45 @@ def test_the_model_is_a_registry_artifact(pushed_repo: Path, tmp_path: Path) -> 
     run_cmd(["git", "tag", "-a", "imdb-rnn@v1.0.0", "-m", "Registering artifact imdb-rnn version v1.0.0"], pushed_repo)
     dvc(tmp_path, "artifacts", "get", str(pushed_repo), "imdb-rnn", "-o", "model.keras")
     assert (tmp_path / "model.keras").read_bytes() == (pushed_repo / "models" / "model.keras").read_bytes()
+
+
+def experiments(repo: Path) -> dict[str, dict]:
+    """`dvc exp show`'s experiments: name -> their params and metrics."""
+    shown = json.loads(dvc(repo, "exp", "show", "--json"))
+    return {
+        exp["name"]: exp["data"]
+        for commit in shown
+        for experiment in commit.get("experiments") or []
+        for exp in experiment["revs"]
+    }
+
+
+def test_an_experiment_grid_split_over_two_machines(pushed_repo: Path, tmp_path: Path) -> None:
+    """The README's recipe: a shared git remote (a bare repository) and a shared DVC remote; each
+    machine runs its half of the grid and pushes it; any clone pulls them all. The grid is the
+    baseline's C, whose runs need no TensorFlow, so that the test stays fast."""
+    shared = tmp_path / "shared.git"
+    run_cmd(["git", "clone", "-q", "--bare", str(pushed_repo), str(shared)], tmp_path)
+    halves = {"alice": (0.01, 0.1), "bob": (10.0, 100.0)}
+
+    def run_half(machine: str) -> None:
+        repo = clone(shared, tmp_path / machine)
+        dvc(repo, "pull")
+        for c in halves[machine]:
+            assert ran(dvc(repo, "exp", "run", "-n", f"c-{c:g}", "-S", f"baseline.C={c}")) == ["check", "baseline"]
+        assert "Pushed experiment" in dvc(repo, "exp", "push", "origin")
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(run_half, halves))
+
+    anyone = clone(shared, tmp_path / "carol")
+    dvc(anyone, "exp", "pull", "origin")
+    grid = experiments(anyone)
+    assert sorted(grid) == sorted(f"c-{c:g}" for half in halves.values() for c in half)
+    losses = set()
+    for name, data in grid.items():
+        assert data["params"]["params.yaml"]["data"]["baseline"]["C"] == float(name[2:])
+        metrics = data["metrics"]["reports/baseline_metrics.json"]["data"]
+        assert set(metrics) >= {"accuracy", "loss", "roc_auc"}
+        losses.add(metrics["loss"])
+    assert len(losses) == 4  # four real runs

@@ -17,8 +17,7 @@ from pipeline.lib.cli import PipelineError
 CELLS = ("simple_rnn", "lstm", "gru")
 OPTIMIZERS = ("adam", "rmsprop", "sgd", "adamw")
 SIDES = ("pre", "post")
-# multi_worker waits for a training loop that Keras 3 can run under MultiWorkerMirroredStrategy (issue 11).
-STRATEGIES = ("none", "mirrored")
+STRATEGIES = ("none", "mirrored", "multi_worker")
 
 
 @dataclass(frozen=True)
@@ -115,6 +114,7 @@ def schema() -> dict[str, dict[str, Rule]]:
             "seed": integer(0),
             "early_stopping_patience": integer(0),
             "distribute": one_of(STRATEGIES),
+            "workers": integer(1),
         },
         "evaluate": {
             "threshold": number(0, 1),
@@ -180,6 +180,17 @@ def _check_combinations(params: dict[str, Any], source: Path) -> None:
         raise PipelineError(
             f"{source}: model.unroll = true with pad.maxlen = {params['pad']['maxlen']}: unrolling is for"
             f" sequences of at most {MAX_UNROLL} steps; set model.unroll: false"
+        )
+    train = params["train"]
+    if train["workers"] > 1 and train["distribute"] != "multi_worker":
+        raise PipelineError(
+            f"{source}: train.workers = {train['workers']} with train.distribute = {train['distribute']}:"
+            " more than one worker needs train.distribute: multi_worker"
+        )
+    if train["batch_size"] < train["workers"]:
+        raise PipelineError(
+            f"{source}: train.batch_size = {train['batch_size']} is smaller than train.workers = {train['workers']}:"
+            " the global batch is shared out, so some workers would have no examples"
         )
     units = model["units"]
     if isinstance(units, list) and len(units) != model["layers"]:
