@@ -7,7 +7,13 @@ import pytest
 from conftest import ROOT
 
 # Every module but these loads without TensorFlow; predict imports it only once its input is read.
-TENSORFLOW = {"pipeline.train", "pipeline.evaluate", "pipeline.lib.backend", "pipeline.lib.model"}
+TENSORFLOW = {
+    "pipeline.train",
+    "pipeline.evaluate",
+    "pipeline.lib.backend",
+    "pipeline.lib.model",
+    "pipeline.lib.multi_worker",
+}
 MODULES = sorted(
     ".".join(path.relative_to(ROOT).with_suffix("").parts)
     for path in (ROOT / "pipeline").rglob("*.py")

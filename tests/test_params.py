@@ -152,11 +152,11 @@ def test_stage_exits_with_one_line_and_no_traceback(tmp_path: Path) -> None:
 
 def test_the_check_stage_records_what_every_key_allows() -> None:
     described = params.describe()
-    assert len(described) == 34 and list(described)[:2] == ["data.url", "data.sha256"]
+    assert len(described) == 35 and list(described)[:2] == ["data.url", "data.sha256"]
     assert {key: described[key] for key in ("data.timeout", "model.embedding_dropout", "train.distribute")} == {
         "data.timeout": "a number in (0, inf)",
         "model.embedding_dropout": "a number in [0, 1)",
-        "train.distribute": "one of none, mirrored",
+        "train.distribute": "one of none, mirrored, multi_worker",
     }
     assert described["baseline.max_features"] == "an integer >= 1, or null"
     assert described["data.sha256"] == "64 hex digits, or an empty string to skip the check"
