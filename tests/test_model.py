@@ -59,3 +59,13 @@ def test_every_variant_matches_the_formula_and_trains_a_step(cell: str, bidirect
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
     proba = model.predict(x, verbose=0)
     assert proba.shape == (8, 1) and ((proba > 0) & (proba < 1)).all()  # one sigmoid probability per review
+
+
+def test_every_allowed_cell_and_optimizer_has_its_implementation() -> None:
+    """params.yaml's allowed values and the code that builds them are separate lists: tie them."""
+    from pipeline.lib.model import GATES, RECURRENT
+    from pipeline.lib.params import CELLS, OPTIMIZERS
+    from pipeline.train import OPTIMIZERS as BUILDERS
+
+    assert set(RECURRENT) == set(GATES) == set(CELLS)
+    assert set(BUILDERS) == set(OPTIMIZERS)
