@@ -233,6 +233,15 @@ def make_dvc_repo(repo: Path, tiny_archive: Path) -> Path:
     return repo
 
 
+def set_params(repo: Path, **changes: object) -> None:
+    """Edit `repo`'s params.yaml: set_params(repo, train__epochs=1) sets train.epochs."""
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    for key, value in changes.items():
+        section, name = key.split("__")
+        params[section][name] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
 def in_repo(monkeypatch: pytest.MonkeyPatch, repo: Path, params: dict) -> None:
     """Make `repo` the working directory with the given params.yaml, as DVC does for a stage."""
     repo.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, dvc, make_dvc_repo, run_cmd, tiny_reviews, write_archive
+from conftest import ROOT, dvc, make_dvc_repo, run_cmd, set_params, tiny_reviews, write_archive
 
 from pipeline.lib.backend import keras
 from pipeline.lib.cli import PipelineError
@@ -42,14 +42,6 @@ def tf_config(ports: list[int], index: int) -> str:
     return json.dumps(
         {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}
     )
-
-
-def set_params(repo: Path, **changes: object) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    for key, value in changes.items():
-        section, name = key.split("__")
-        params[section][name] = value
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def clone(source: Path, target: Path) -> Path:

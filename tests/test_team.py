@@ -9,8 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-import yaml
-from conftest import dvc, make_dvc_repo, ran, run_cmd, tiny_reviews, write_archive
+from conftest import dvc, make_dvc_repo, ran, run_cmd, set_params, tiny_reviews, write_archive
 from moto.server import ThreadedMotoServer
 
 S3_ENV = {
@@ -23,14 +22,6 @@ S3_ENV = {
 def clone(source: Path, target: Path) -> Path:
     run_cmd(["git", "clone", "-q", str(source), str(target)], source.parent)
     return target
-
-
-def set_params(repo: Path, **changes: object) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    for key, value in changes.items():
-        section, name = key.split("__")
-        params[section][name] = value
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
