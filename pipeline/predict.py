@@ -35,13 +35,14 @@ def decode_lines(data: bytes, source: str) -> list[str]:
     """Every line of a text input, blank ones included; binary data is refused rather than guessed at."""
     if b"\x00" in data:
         raise PipelineError(f"{source}: binary data (NUL bytes), expected text with one review per line")
-    lines = data.splitlines()
-    for number, line in enumerate(lines, start=1):
+    lines = []
+    for number, line in enumerate(data.splitlines(), start=1):
         try:
-            line.decode("utf-8")
+            lines.append(line.decode("utf-8"))
         except UnicodeDecodeError:
             log.warning("%s: line %d is not valid UTF-8; undecodable bytes read as U+FFFD", source, number)
-    return [line.decode("utf-8", errors="replace") for line in lines]
+            lines.append(line.decode("utf-8", errors="replace"))
+    return lines
 
 
 def read_reviews(args: argparse.Namespace) -> list[str]:
