@@ -93,7 +93,8 @@ def fetch_http(url: str, part: Path, timeout: float, retries: int) -> None:
             error = http_error
         except urllib.error.URLError as url_error:
             if isinstance(url_error.reason, socket.gaierror):  # no DNS: no network, so retrying cannot help
-                raise PipelineError(f"cannot download {url}: {url_error.reason}; {OFFLINE_HINT}") from None
+                error = url_error.reason
+                break
             error = url_error
         except (http.client.HTTPException, OSError) as net_error:
             error = net_error
