@@ -32,7 +32,8 @@ plots: $(VENV)/.installed
 	dvc plots show
 	python -m tools.plots_page dvc_plots/index.html --screenshot reports/figures/plots_page.png
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --requirement requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --editable .
 	touch $@

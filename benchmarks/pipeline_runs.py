@@ -13,11 +13,11 @@ import yaml
 
 from benchmarks.common import BIN, ROOT, Run, copy_project, median, timed
 
-STAGES = ("download", "prepare", "tokenize", "pad", "train", "evaluate", "baseline")
+STAGES = ("download", "prepare", "encode", "pad", "train", "evaluate", "baseline")
 REVIEWS = {
     "download": 50_000,
     "prepare": 50_000,
-    "tokenize": 50_000,
+    "encode": 50_000,
     "pad": 50_000,
     "train": 25_000,
     "evaluate": 25_000,

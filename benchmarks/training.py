@@ -38,7 +38,7 @@ def main() -> None:
     results = {}
     for cell in CELLS:
         keras.utils.set_random_seed(0)
-        model = build_model(params["tokenize"]["num_words"], x.shape[1], {**params["model"], "cell": cell})
+        model = build_model(params["encode"]["num_words"], x.shape[1], {**params["model"], "cell": cell})
         model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
         timer = EpochTimer()
         model.fit(x, y, batch_size=params["train"]["batch_size"], epochs=args.epochs, verbose=0, callbacks=[timer])

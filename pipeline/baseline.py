@@ -43,7 +43,7 @@ def main() -> None:
     p = params.load()
     settings = p["baseline"]
     # Keras' Tokenizer(num_words) keeps num_words - 1 words; the same count here by default.
-    max_features = settings["max_features"] or p["tokenize"]["num_words"] - 1
+    max_features = settings["max_features"] or p["encode"]["num_words"] - 1
     train, test = (
         pq.read_table(require(paths.split_file(paths.PREPARED, split, ".parquet"))) for split in paths.SPLITS
     )

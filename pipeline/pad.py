@@ -19,7 +19,7 @@ log = logging.getLogger("pad")
 def main() -> None:
     pad = params.load()["pad"]
     for split in paths.SPLITS:
-        data = load_npz(require(paths.split_file(paths.TOKENIZED, split, ".npz")))
+        data = load_npz(require(paths.split_file(paths.ENCODED, split, ".npz")))
         x = pad_sequences(data["tokens"], data["offsets"], pad["maxlen"], pad["padding"], pad["truncating"])
         save_npz(
             paths.split_file(paths.PADDED, split, ".npz"),

@@ -101,7 +101,7 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
     strategy = multi_worker.connect(cluster) if cluster else make_strategy(settings["distribute"])
     chief = cluster is None or cluster.chief
     with strategy.scope():
-        model = build_model(p["tokenize"]["num_words"], data["x"].shape[1], config)
+        model = build_model(p["encode"]["num_words"], data["x"].shape[1], config)
         model.compile(
             optimizer=OPTIMIZERS[settings["optimizer"]](learning_rate=settings["learning_rate"]),
             loss="binary_crossentropy",

@@ -174,7 +174,7 @@ def tiny_params(archive: Path) -> dict:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["data"].update(url=str(archive), sha256="", reviews_sha256="")
     params["prepare"]["reviews_per_split"] = 0
-    params["tokenize"]["num_words"] = 50
+    params["encode"]["num_words"] = 50
     params["pad"]["maxlen"] = 20
     params["model"].update(embedding_dim=8, units=4, dense_units=8)
     params["train"].update(epochs=2, batch_size=8)

@@ -73,11 +73,11 @@ BUGS = [
         ("tests/test_prepare.py",),
     ),
     Bug(
-        "tokenize: one word too many",
+        "encode: one word too many",
         "pipeline/lib/text.py",
         "[: num_words - 1]",
         "[:num_words]",
-        ("tests/test_tokenize.py",),
+        ("tests/test_encode.py",),
     ),
     Bug(
         "pad: 'pre' truncation keeps the first tokens",

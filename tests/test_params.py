@@ -17,7 +17,7 @@ DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
 
 def test_committed_defaults_are_valid_and_the_tutorials() -> None:
     p = params.load(ROOT / "params.yaml")
-    assert p["tokenize"]["num_words"] == 2000 and p["pad"]["maxlen"] == 100
+    assert p["encode"]["num_words"] == 2000 and p["pad"]["maxlen"] == 100
     assert p["model"]["cell"] == "simple_rnn" and p["model"]["units"] == 16
     assert (p["train"]["batch_size"], p["train"]["epochs"], p["train"]["validation_split"]) == (100, 10, 0.2)
 
@@ -25,8 +25,8 @@ def test_committed_defaults_are_valid_and_the_tutorials() -> None:
 @pytest.mark.parametrize(
     ("section", "key", "value", "message"),
     [
-        ("tokenize", "num_words", 1, r"tokenize.num_words = 1 is invalid: expected an integer >= 2"),
-        ("tokenize", "num_words", "2000", r"tokenize.num_words = '2000' is invalid"),
+        ("encode", "num_words", 1, r"encode.num_words = 1 is invalid: expected an integer >= 2"),
+        ("encode", "num_words", "2000", r"encode.num_words = '2000' is invalid"),
         ("pad", "maxlen", 0, r"pad.maxlen = 0 is invalid: expected an integer >= 1"),
         ("pad", "padding", "middle", r"pad.padding = 'middle' is invalid: expected one of pre, post"),
         ("pad", "truncating", None, r"pad.truncating = None is invalid"),

@@ -9,7 +9,7 @@ import yaml
 from conftest import dvc, ran, run_cmd
 
 METRIC_KEYS = {"accuracy", "loss", "precision", "recall", "f1", "roc_auc"}
-STAGES = ["check", "download", "prepare", "tokenize", "pad", "train", "evaluate", "baseline"]
+STAGES = ["check", "download", "prepare", "encode", "pad", "train", "evaluate", "baseline"]
 
 
 def test_repro_builds_everything_then_caches(dvc_repo: Path) -> None:
@@ -59,7 +59,7 @@ def test_repro_builds_everything_then_caches(dvc_repo: Path) -> None:
 def test_data_stages_are_byte_identical_across_clean_runs(dvc_repo: Path) -> None:
     dvc(dvc_repo, "repro", "pad")
     lock = yaml.safe_load((dvc_repo / "dvc.lock").read_text())
-    first = {stage: lock["stages"][stage]["outs"] for stage in ("prepare", "tokenize", "pad")}
+    first = {stage: lock["stages"][stage]["outs"] for stage in ("prepare", "encode", "pad")}
     dvc(dvc_repo, "repro", "--force", "pad")
     lock = yaml.safe_load((dvc_repo / "dvc.lock").read_text())
-    assert {stage: lock["stages"][stage]["outs"] for stage in ("prepare", "tokenize", "pad")} == first
+    assert {stage: lock["stages"][stage]["outs"] for stage in ("prepare", "encode", "pad")} == first

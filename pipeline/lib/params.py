@@ -92,7 +92,7 @@ def schema() -> dict[str, dict[str, Rule]]:
             "retries": integer(0),
         },
         "prepare": {"reviews_per_split": integer(0)},
-        "tokenize": {"num_words": integer(2)},
+        "encode": {"num_words": integer(2)},
         "pad": {"maxlen": integer(1), "padding": one_of(SIDES), "truncating": one_of(SIDES)},
         "model": {
             "cell": one_of(CELLS),

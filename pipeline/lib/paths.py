@@ -8,9 +8,9 @@ PARAMS_SCHEMA = Path("data/params_schema.json")  # what `check` validated params
 ARCHIVE = Path("data/raw/aclImdb_v1.tar.gz")
 
 PREPARED = Path("data/prepared")
-TOKENIZED = Path("data/tokenized")
+ENCODED = Path("data/encoded")
 PADDED = Path("data/padded")
-VOCAB = TOKENIZED / "vocab.json"
+VOCAB = ENCODED / "vocab.json"
 
 MODEL = Path("models/model.keras")
 

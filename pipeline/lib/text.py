@@ -1,4 +1,4 @@
-"""From raw review to padded word indices: the steps that prepare, tokenize and pad run on the
+"""From raw review to padded word indices: the steps that prepare, encode and pad run on the
 corpus, and that predict and baseline must repeat exactly on new text.
 
 Tokenizing is exactly Keras' legacy `Tokenizer(num_words)`: lower-case, its punctuation

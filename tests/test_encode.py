@@ -1,4 +1,4 @@
-"""Stage `tokenize`: the same indices as Keras' legacy Tokenizer(num_words), and its stage output."""
+"""Stage `encode`: the same indices as Keras' legacy Tokenizer(num_words), and its stage output."""
 
 import itertools
 import json
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import in_repo, tiny_params, tiny_reviews
 
-from pipeline import prepare, tokenize
+from pipeline import encode, prepare
 from pipeline.lib import paths, text
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import load_npz
@@ -49,15 +49,15 @@ def test_vocabulary_is_fitted_on_train_only(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_archive: Path
 ) -> None:
     params = tiny_params(tiny_archive)
-    params["tokenize"]["num_words"] = 1000  # room for every train word
+    params["encode"]["num_words"] = 1000  # room for every train word
     in_repo(monkeypatch, tmp_path, params)
     paths.ARCHIVE.parent.mkdir(parents=True)
     paths.ARCHIVE.write_bytes(tiny_archive.read_bytes())
     prepare.main()
-    tokenize.main()
+    encode.main()
     vocab = json.loads(paths.VOCAB.read_text())
     assert vocab["num_words"] == 1000
-    train = load_npz(paths.TOKENIZED / "train.npz")
+    train = load_npz(paths.ENCODED / "train.npz")
     assert set(train) == {"tokens", "offsets", "y", "id", "stars"}
     assert len(train["offsets"]) == 25 and train["y"].sum() == 12
     # train reviews end "Review 0." to "Review 11.", test ones "Review 100." to "Review 111."
@@ -83,9 +83,9 @@ def test_baseline_splits_words_as_the_tokenizer_does() -> None:
         assert analyzer(review) == text_to_word_sequence(review)
 
 
-def test_load_vocabulary_reads_what_tokenize_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_vocabulary_reads_what_encode_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(PipelineError, match=r"data/tokenized/vocab\.json: not found"):
+    with pytest.raises(PipelineError, match=r"data/encoded/vocab\.json: not found"):
         text.load_vocabulary()
     paths.VOCAB.parent.mkdir(parents=True)
     paths.VOCAB.write_text(json.dumps({"num_words": 4, "words": ["film", "café", "東京"]}, ensure_ascii=False))

@@ -1,4 +1,4 @@
-"""Stage `tokenize`: fit the vocabulary on the training texts, turn every review into word indices.
+"""Stage `encode`: fit the vocabulary on the training texts, turn every review into word indices.
 
 The vocabulary is Keras' legacy `Tokenizer(num_words)`, exactly (see pipeline/lib/text.py);
 reviews keep their own lengths here, and `pad` cuts them to shape.
@@ -13,11 +13,11 @@ from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import require, save_npz, write_json
 from pipeline.lib.text import fit_vocabulary, split_words, words_to_sequences
 
-log = logging.getLogger("tokenize")
+log = logging.getLogger("encode")
 
 
 def main() -> None:
-    num_words = params.load()["tokenize"]["num_words"]
+    num_words = params.load()["encode"]["num_words"]
     tables = {
         split: pq.read_table(require(paths.split_file(paths.PREPARED, split, ".parquet"))) for split in paths.SPLITS
     }
@@ -29,7 +29,7 @@ def main() -> None:
     for split, table in tables.items():
         tokens, offsets = words_to_sequences(words[split], vocab)
         save_npz(
-            paths.split_file(paths.TOKENIZED, split, ".npz"),
+            paths.split_file(paths.ENCODED, split, ".npz"),
             tokens=tokens,
             offsets=offsets,
             y=table.column("label").to_numpy(),
