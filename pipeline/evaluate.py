@@ -46,7 +46,7 @@ def review_rows(
     ]
 
 
-def confident_errors(y: np.ndarray, proba: np.ndarray, n: int) -> np.ndarray:
+def most_confident_mistakes(y: np.ndarray, proba: np.ndarray, n: int) -> np.ndarray:
     """Indices of the n negatives scored most positive, then the n positives scored most negative."""
     negatives, positives = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
     false_pos = negatives[np.argsort(-proba[negatives], kind="stable")][:n]
@@ -84,8 +84,8 @@ def main() -> None:
     sample = rng.choice(len(y), min(settings["samples"], len(y)), replace=False)
     write_csv(paths.PREDICTIONS, review_rows(np.sort(sample), test, proba, predicted, texts))
     write_csv(
-        paths.ERRORS,
-        review_rows(confident_errors(y, proba, settings["errors"]), test, proba, predicted, texts),
+        paths.MISCLASSIFIED,
+        review_rows(most_confident_mistakes(y, proba, settings["misclassified"]), test, proba, predicted, texts),
     )
     figures.confusion_matrix(y, predicted, list(NAMES), paths.FIGURES / "confusion_matrix.png")
     figures.roc(y, proba, paths.FIGURES / "roc.png")

@@ -178,7 +178,7 @@ def tiny_params(archive: Path) -> dict:
     params["pad"]["maxlen"] = 20
     params["model"].update(embedding_dim=8, units=4, dense_units=8)
     params["train"].update(epochs=2, batch_size=8)
-    params["evaluate"].update(samples=3, errors=2)
+    params["evaluate"].update(samples=3, misclassified=2)
     return params
 
 

@@ -209,7 +209,7 @@ def test_every_documented_minimum_is_valid_and_every_open_end_is_not() -> None:
     low["prepare"].update(reviews_per_split=0)
     low["model"].update(embedding_dim=1, dense_units=1, embedding_dropout=0, dense_dropout=0.0, layers=1)
     low["train"].update(batch_size=1, seed=0, early_stopping_patience=0, epochs=1)
-    low["evaluate"].update(samples=0, errors=0, seed=0, threshold=0.999)
+    low["evaluate"].update(samples=0, misclassified=0, seed=0, threshold=0.999)
     low["baseline"].update(max_features=None, ngram_max=1)
     params.validate(low)
     for section, key, value in [

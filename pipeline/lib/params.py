@@ -119,7 +119,7 @@ def schema() -> dict[str, dict[str, Rule]]:
         "evaluate": {
             "threshold": number(0, 1),
             "samples": integer(0),
-            "errors": integer(0),
+            "misclassified": integer(0),
             "seed": integer(0),
         },
         "baseline": {

@@ -23,7 +23,7 @@ BASELINE_METRICS = REPORTS / "baseline_metrics.json"
 PLOTS = REPORTS / "plots"
 FIGURES = REPORTS / "figures"
 PREDICTIONS = REPORTS / "predictions.csv"
-ERRORS = REPORTS / "errors.csv"
+MISCLASSIFIED = REPORTS / "misclassified.csv"
 
 SPLITS = ("train", "test")
 
