@@ -3,7 +3,7 @@
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test lint bench mutants plots
+.PHONY: repro test lint bench mutants plots exps
 
 repro: $(VENV)/.installed
 	dvc repro
@@ -16,6 +16,11 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	python -m benchmarks
+
+# The experiments of this commit, one row each, with only the params and metrics that differ
+# between them (no dependency hashes, no training-set or precision/recall/f1 columns).
+exps: $(VENV)/.installed
+	dvc exp show --only-changed --md --drop 'Created|State|Executor|[^:]*/[^:]*$$|params\.yaml$$|train\.(accuracy|loss)$$|.*:(precision|recall|f1)$$'
 
 # Mutation testing, not part of CI (about 6 + 6 minutes on 2 cores): mutmut over the pure
 # helpers with their unit tests, then the curated planted bugs against the tests they name.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import dvc, make_dvc_repo, ran, run_cmd, set_params, tiny_reviews, write_archive
+from conftest import ROOT, dvc, make_dvc_repo, ran, run_cmd, set_params, tiny_reviews, write_archive
 from moto.server import ThreadedMotoServer
 
 S3_ENV = {
@@ -191,3 +191,21 @@ def test_an_experiment_grid_split_over_two_machines(pushed_repo: Path, tmp_path:
         assert set(metrics) >= {"accuracy", "loss", "roc_auc"}
         losses.add(metrics["loss"])
     assert len(losses) == 4  # four real runs
+
+    table = [row for row in run_cmd(["sh", "-c", make_recipe("exps")], anyone).stdout.splitlines() if row]
+    header = [cell.strip() for cell in table[0].strip("|").split("|")]
+    assert "baseline.C" in header  # the param that varies ...
+    assert not {"model.cell", "train.epochs"} & set(header)  # ... and none that does not
+    assert not [column for column in header if "/" in column and ":" not in column]  # no dependency hashes
+    assert [column for column in header if column.endswith("loss")]  # the metric that varies (C moves the loss)
+    assert {f"c-{c:g}" for half in halves.values() for c in half} <= {
+        re.sub(r"^\W*\w+ \[(.*)\]$", r"\1", row.split("|")[1].strip()) for row in table[2:]
+    }
+    assert max(map(len, table)) < 120, table
+
+
+def make_recipe(target: str) -> str:
+    """The one-line recipe of a Makefile target, as the shell would get it."""
+    lines = (ROOT / "Makefile").read_text().splitlines()
+    recipe = lines[lines.index(next(line for line in lines if line.startswith(f"{target}:"))) + 1]
+    return recipe.strip().replace("$$", "$")
