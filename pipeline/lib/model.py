@@ -127,7 +127,7 @@ def export_weights(model: keras.Model, path: Path) -> None:
             spec, parts = {"type": "embedding"}, {name: layer}
         elif isinstance(layer, keras.layers.Bidirectional) and layer.merge_mode == "concat":
             spec = {"type": "bidirectional", **_recurrent_spec(layer.forward_layer)}
-            _recurrent_spec(layer.backward_layer)
+            _recurrent_spec(layer.backward_layer)  # checked too: it is a layer of its own
             parts = {f"{name}/forward": layer.forward_layer, f"{name}/backward": layer.backward_layer}
         elif isinstance(layer, keras.layers.RNN) and not layer.go_backwards:
             spec, parts = {"type": "recurrent", **_recurrent_spec(layer)}, {name: layer}
@@ -140,8 +140,6 @@ def export_weights(model: keras.Model, path: Path) -> None:
             if spec.get(key, "linear") not in inference.ACTIVATIONS:
                 raise PipelineError(f"layer {layer.name}: no NumPy forward pass for {key} {spec[key]}")
         specs.append(spec)
-        arrays.update(
-            {f"{prefix}/{w.name}": np.asarray(w.numpy()) for prefix, part in parts.items() for w in part.weights}
-        )
+        arrays.update({f"{prefix}/{w.name}": w.numpy() for prefix, part in parts.items() for w in part.weights})
     spec_json = json.dumps({"maxlen": model.input_shape[1], "layers": specs}, sort_keys=True)
     save_npz(path, **{inference.SPEC: np.array(spec_json)}, **arrays)
