@@ -12,18 +12,14 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline.lib import params, paths
+from pipeline.lib import inference, params, paths
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import require
 from pipeline.lib.labels import NAMES
 from pipeline.lib.text import clean_text, load_vocabulary, pad_sequences, texts_to_sequences
-
-if TYPE_CHECKING:
-    import keras
 
 log = logging.getLogger("predict")
 
@@ -69,11 +65,13 @@ def repository_root(start: Path) -> Path:
     return next((folder for folder in (start, *start.parents) if (folder / "dvc.yaml").is_file()), start)
 
 
-def predict_proba(model: "keras.Model", texts: list[str], vocab: list[str], pad: dict) -> tuple[np.ndarray, np.ndarray]:
+def predict_proba(
+    spec: dict, weights: dict[str, np.ndarray], texts: list[str], vocab: list[str], pad: dict
+) -> tuple[np.ndarray, np.ndarray]:
     """Probability of a positive review for each raw text, and how many of its words the vocabulary knows."""
     tokens, offsets = texts_to_sequences([clean_text(text) for text in texts], vocab)
-    x = pad_sequences(tokens, offsets, model.input_shape[1], pad["padding"], pad["truncating"])
-    return model.predict(x, batch_size=1000, verbose=0).ravel(), np.diff(offsets)
+    x = pad_sequences(tokens, offsets, spec["maxlen"], pad["padding"], pad["truncating"])
+    return inference.predict(spec, weights, x), np.diff(offsets)
 
 
 def main() -> None:
@@ -85,11 +83,9 @@ def main() -> None:
     os.chdir(repository_root(Path.cwd()))
     p = params.load()
     vocab = load_vocabulary()
-    require(paths.MODEL)
-    from pipeline.lib.backend import keras  # only now: bad input fails without TensorFlow's start-up
-
-    model = keras.saving.load_model(paths.MODEL, compile=False)  # inference only
-    proba, known = predict_proba(model, reviews, vocab, p["pad"])
+    # The NumPy copy of the model's weights: TensorFlow's start-up alone would take seconds.
+    spec, weights = inference.load(require(paths.MODEL_WEIGHTS))
+    proba, known = predict_proba(spec, weights, reviews, vocab, p["pad"])
     for line, (review, probability, words) in enumerate(zip(reviews, proba, known, strict=True), start=1):
         if not review.strip():
             log.warning("line %d is blank: not classified", line)

@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from pipeline.lib import figures, multi_worker, params, paths
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import load_npz, require, write_text
-from pipeline.lib.model import build_model, recurrent_checks, save_model
+from pipeline.lib.model import build_model, export_weights, recurrent_checks, save_model
 
 log = logging.getLogger("train")
 
@@ -147,7 +147,8 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
     if chief:
         figures.training_history(history.history, paths.FIGURES / "history.png")
         save_model(model, paths.MODEL)
-        log.info("saved %s", paths.MODEL)
+        export_weights(model, paths.MODEL_WEIGHTS)  # what predict reads: it runs without TensorFlow
+        log.info("saved %s and %s", paths.MODEL, paths.MODEL_WEIGHTS)
 
 
 def main() -> None:

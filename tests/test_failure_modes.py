@@ -169,7 +169,7 @@ def test_predict_errors(repo: Path) -> None:
         r"error: blob.bin: binary data \(NUL bytes\), expected text with one review per line",
     )
     assert_one_line(
-        stage(repo, "predict", "a review"), r"error: models/model.keras: not found; run `dvc repro` to build it"
+        stage(repo, "predict", "a review"), r"error: models/model.npz: not found; run `dvc repro` to build it"
     )
 
 

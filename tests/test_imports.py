@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-# Every module but these loads without TensorFlow; predict imports it only once its input is read.
+# Every module but these loads without TensorFlow; predict runs without it (tests/test_predict.py).
 TENSORFLOW = {
     "pipeline.train",
     "pipeline.evaluate",

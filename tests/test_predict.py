@@ -1,4 +1,4 @@
-"""predict: the pipeline's own preprocessing, and clear errors for bad input."""
+"""predict: the pipeline's own preprocessing, Keras' probabilities without TensorFlow, and clear errors."""
 
 import copy
 import json
@@ -7,23 +7,33 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from conftest import ROOT, tiny_params
 
 from pipeline.lib import paths
-from pipeline.lib.model import build_model
+from pipeline.lib.model import build_model, export_weights
+from pipeline.lib.text import clean_text, pad_sequences, texts_to_sequences
+
+VOCAB = ["the", "film", "great", "awful", "plot", "was"]
 
 
 @pytest.fixture
 def model_repo(tmp_path: Path) -> Path:
-    """A working directory with params, a vocabulary and an (untrained) model of the tiny shape."""
+    """A working directory with params, a vocabulary and an (untrained) model of the tiny shape,
+    saved as train saves it: the .keras file and the weights predict reads."""
     params = tiny_params(tmp_path / "unused.tar.gz")
+    params["model"].update(cell="lstm", bidirectional=True)  # the CLI test below covers a gated, two-way model
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     (tmp_path / paths.VOCAB).parent.mkdir(parents=True)
-    (tmp_path / paths.VOCAB).write_text(json.dumps({"num_words": 50, "words": ["the", "film", "great"]}))
+    (tmp_path / paths.VOCAB).write_text(json.dumps({"num_words": 50, "words": VOCAB}))
     (tmp_path / paths.MODEL).parent.mkdir(parents=True)
-    build_model(50, params["pad"]["maxlen"], copy.deepcopy(params["model"])).save(tmp_path / paths.MODEL)
+    model = build_model(50, params["pad"]["maxlen"], copy.deepcopy(params["model"]))
+    rng = np.random.default_rng(0)  # weights that spread the probabilities out
+    model.set_weights([rng.normal(0, 0.8, w.shape).astype(np.float32) for w in model.get_weights()])
+    model.save(tmp_path / paths.MODEL)
+    export_weights(model, tmp_path / paths.MODEL_WEIGHTS)
     return tmp_path
 
 
@@ -106,7 +116,36 @@ def test_binary_file(model_repo: Path) -> None:
 
 
 def test_missing_model_says_to_run_dvc_repro(model_repo: Path) -> None:
-    (model_repo / paths.MODEL).unlink()
+    (model_repo / paths.MODEL_WEIGHTS).unlink()
     result = predict(model_repo, "a review")
     assert result.returncode == 1
-    assert result.stderr.decode().splitlines()[-1] == f"error: {paths.MODEL}: not found; run `dvc repro` to build it"
+    assert result.stderr.decode().splitlines()[-1] == (
+        f"error: {paths.MODEL_WEIGHTS}: not found; run `dvc repro` to build it"
+    )
+
+
+def test_the_cli_prints_keras_probabilities_without_tensorflow(model_repo: Path) -> None:
+    from pipeline.lib.backend import keras
+
+    reviews = ["the film was great", "awful plot", "the the film awful great plot was", "great " * 40]
+    code = (
+        "import runpy, sys; sys.argv = ['predict']; runpy.run_module('pipeline.predict', run_name='__main__');"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules), file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=model_repo,
+        input="\n".join(reviews).encode(),
+        capture_output=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stderr.decode().splitlines()[-1] == "[]"  # TensorFlow never loaded
+    pad = yaml.safe_load((model_repo / "params.yaml").read_text())["pad"]
+    tokens, offsets = texts_to_sequences([clean_text(review) for review in reviews], VOCAB)
+    x = pad_sequences(tokens, offsets, pad["maxlen"], pad["padding"], pad["truncating"])
+    model = keras.saving.load_model(model_repo / paths.MODEL, compile=False)
+    expected = [f"{p:.4f}" for p in model.predict(x, verbose=0).ravel()]
+    assert len(set(expected)) == len(reviews)
+    assert [line.split("\t")[1] for line in result.stdout.decode().splitlines()] == expected

@@ -6,8 +6,12 @@ Embedding -> Dropout -> recurrent layer(s) -> Dense(relu) -> Dropout -> Dense(si
 import json
 from pathlib import Path
 
+import numpy as np
+
+from pipeline.lib import inference
 from pipeline.lib.backend import keras
-from pipeline.lib.files import atomic_path, fix_zip
+from pipeline.lib.cli import PipelineError
+from pipeline.lib.files import atomic_path, fix_zip, save_npz
 from pipeline.lib.params import layer_units
 
 layers = keras.layers
@@ -93,3 +97,49 @@ def save_model(model: keras.Model, path: Path) -> None:
     with atomic_path(path) as tmp:
         model.save(tmp)
         fix_zip(tmp, canonical)
+
+
+def _recurrent_spec(layer: keras.layers.RNN) -> dict:
+    """What inference.py needs of a recurrent layer; anything it does not compute is refused."""
+    cell = next((name for name, kind in RECURRENT.items() if type(layer) is kind), None)
+    if cell is None or layer.stateful or not layer.cell.use_bias or (cell == "gru" and not layer.cell.reset_after):
+        raise PipelineError(f"layer {layer.name}: no NumPy forward pass for this {type(layer).__name__}")
+    spec = {
+        "cell": cell,
+        "activation": keras.activations.serialize(layer.cell.activation),
+        "return_sequences": layer.return_sequences,
+    }
+    if cell != "simple_rnn":
+        spec["recurrent_activation"] = keras.activations.serialize(layer.cell.recurrent_activation)
+    return spec
+
+
+def export_weights(model: keras.Model, path: Path) -> None:
+    """The model as inference.py reads it: its layers as JSON and their weights in one .npz, so that
+    predict runs without TensorFlow. Same weights, same bytes (sorted JSON, fixed zip timestamps)."""
+    specs: list[dict] = []
+    arrays: dict[str, np.ndarray] = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer | keras.layers.Dropout):
+            continue  # the identity at inference
+        name = str(len(specs))
+        if isinstance(layer, keras.layers.Embedding) and not layer.mask_zero:
+            spec, parts = {"type": "embedding"}, {name: layer}
+        elif isinstance(layer, keras.layers.Bidirectional) and layer.merge_mode == "concat":
+            spec = {"type": "bidirectional", **_recurrent_spec(layer.forward_layer)}
+            _recurrent_spec(layer.backward_layer)  # checked too: it is a layer of its own
+            parts = {f"{name}/forward": layer.forward_layer, f"{name}/backward": layer.backward_layer}
+        elif isinstance(layer, keras.layers.RNN) and not layer.go_backwards:
+            spec, parts = {"type": "recurrent", **_recurrent_spec(layer)}, {name: layer}
+        elif isinstance(layer, keras.layers.Dense) and layer.use_bias:
+            spec = {"type": "dense", "activation": keras.activations.serialize(layer.activation)}
+            parts = {name: layer}
+        else:
+            raise PipelineError(f"layer {layer.name}: no NumPy forward pass for a {type(layer).__name__}")
+        for key in ("activation", "recurrent_activation"):
+            if spec.get(key, "linear") not in inference.ACTIVATIONS:
+                raise PipelineError(f"layer {layer.name}: no NumPy forward pass for {key} {spec[key]}")
+        specs.append(spec)
+        arrays.update({f"{prefix}/{w.name}": w.numpy() for prefix, part in parts.items() for w in part.weights})
+    spec_json = json.dumps({"maxlen": model.input_shape[1], "layers": specs}, sort_keys=True)
+    save_npz(path, **{inference.SPEC: np.array(spec_json)}, **arrays)

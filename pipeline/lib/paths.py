@@ -13,6 +13,7 @@ PADDED = Path("data/padded")
 VOCAB = ENCODED / "vocab.json"
 
 MODEL = Path("models/model.keras")
+MODEL_WEIGHTS = Path("models/model.npz")  # the same weights for inference.py's NumPy forward pass
 
 REPORTS = Path("reports")
 PREPARE_REPORT = REPORTS / "prepare.json"

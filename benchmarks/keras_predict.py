@@ -1,0 +1,24 @@
+"""predict as it was before issue #13, the baseline of benchmarks/predict.py: the same
+preprocessing, then TensorFlow, with Keras loading models/model.keras and predicting.
+
+    python -m benchmarks.keras_predict "one review"   # prints its probability
+"""
+
+import sys
+
+from pipeline.lib import params, paths
+from pipeline.lib.text import clean_text, load_vocabulary, pad_sequences, texts_to_sequences
+
+
+def main() -> None:
+    pad, vocab = params.load()["pad"], load_vocabulary()
+    from pipeline.lib.backend import keras
+
+    model = keras.saving.load_model(paths.MODEL, compile=False)
+    tokens, offsets = texts_to_sequences([clean_text(" ".join(sys.argv[1:]))], vocab)
+    x = pad_sequences(tokens, offsets, model.input_shape[1], pad["padding"], pad["truncating"])
+    print(f"{model.predict(x, verbose=0).ravel()[0]:.4f}")
+
+
+if __name__ == "__main__":
+    main()
