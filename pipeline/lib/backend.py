@@ -10,9 +10,12 @@ others. Both are pinned here, before TensorFlow loads. Thread counts do not chan
 results (1, 2 and 8 intra-op threads give the same bytes), so they are left free.
 """
 
+import contextlib
 import os
 import platform
 import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.lib.cli import debug_enabled
@@ -21,6 +24,20 @@ PINNED = {
     "TF_ENABLE_ONEDNN_OPTS": "0",  # oneDNN's graph rewrites off, whatever the CPU
     "ONEDNN_MAX_CPU_ISA": "AVX2",  # the same sgemm kernels on AVX2, AVX-512 and AMX machines
 }
+
+
+@contextlib.contextmanager
+def _without_scikit_learn() -> Iterator[None]:
+    """Keras imports scikit-learn at start-up, 1.5 s here, for wrappers the pipeline never uses;
+    it treats a failed import as "not installed". A stage that needs scikit-learn imports it itself."""
+    if "sklearn" in sys.modules:
+        yield
+        return
+    sys.modules["sklearn"] = None  # `import sklearn` now raises ImportError
+    try:
+        yield
+    finally:
+        del sys.modules["sklearn"]
 
 
 def _import_keras():
@@ -33,13 +50,15 @@ def _import_keras():
     os.environ.update(PINNED)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if debug_enabled():
-        import keras
+        with _without_scikit_learn():
+            import keras
 
         return keras
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:
-        import keras
+        with _without_scikit_learn():
+            import keras
     finally:
         os.dup2(saved, 2)
         os.close(saved)
