@@ -47,6 +47,16 @@ def set_determinism(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def compile_model(model: keras.Model, settings: dict) -> None:
+    """The optimizer, loss and execution settings of params.yaml's `train` (benchmarks/training.py uses them too)."""
+    model.compile(
+        optimizer=OPTIMIZERS[settings["optimizer"]](learning_rate=settings["learning_rate"]),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=STEPS_PER_EXECUTION,
+    )
+
+
 def make_strategy(name: str) -> tf.distribute.Strategy:
     """TensorFlow's own distribution; Keras treats batch_size as the global batch under it.
 
@@ -139,12 +149,7 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
     chief = cluster is None or cluster.chief
     with strategy.scope():
         model = build_model(p["encode"]["num_words"], data["x"].shape[1], config)
-        model.compile(
-            optimizer=OPTIMIZERS[settings["optimizer"]](learning_rate=settings["learning_rate"]),
-            loss="binary_crossentropy",
-            metrics=["accuracy"],
-            steps_per_execution=STEPS_PER_EXECUTION,
-        )
+        compile_model(model, settings)
     summary = summary_text(model, config)
     print(summary)
     callbacks: list[keras.callbacks.Callback] = []
