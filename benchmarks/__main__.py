@@ -120,10 +120,11 @@ def report(r: dict, parts: list[str]) -> str:
         ),
         "stages": lambda: "\n".join(
             [
-                "| stage | wall s | peak RSS MB | reviews/s |",
-                "|---|---|---|---|",
+                "| stage | wall s | peak RSS MB | reviews/s | outside `fit` s |",
+                "|---|---|---|---|---|",
                 *(
-                    f"| {name} | {s['seconds']:.2f} | {s['peak_rss_mb']} | {s['reviews_per_second']:,} |"
+                    f"| {name} | {s['seconds']:.2f} | {s['peak_rss_mb']} | {s['reviews_per_second']:,} "
+                    f"| {s.get('outside_fit_seconds', '')} |"
                     for name, s in r["stages"].items()
                 ),
             ]
