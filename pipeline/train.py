@@ -13,7 +13,7 @@ import math
 import time
 from functools import partial
 
-from pipeline.lib.backend import keras, portability_warning  # first: it pins and loads TensorFlow
+from pipeline.lib.backend import exit_without_teardown, keras, portability_warning  # first: pins, loads TF
 
 # isort: split
 import numpy as np
@@ -203,3 +203,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     run(main)
+    exit_without_teardown()

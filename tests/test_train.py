@@ -1,5 +1,6 @@
 """train: the validation split, determinism and tf.distribute, with real Keras."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -55,6 +56,20 @@ def run_python(code: str) -> str:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
+
+
+def test_a_finished_stage_exits_at_once_with_its_output_flushed() -> None:
+    code = """
+        from pipeline.lib.backend import exit_without_teardown
+        print("written", end="")  # no newline: only an explicit flush gets it out of the pipe's buffer
+        exit_without_teardown()
+        print("never")
+    """
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=buffered, capture_output=True, text=True
+    )
+    assert (result.returncode, result.stdout) == (0, "written")
 
 
 def test_mirrored_strategy_trains_a_step_on_two_logical_cpus() -> None:
