@@ -6,6 +6,7 @@ import statistics
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,20 +20,25 @@ BIN = Path(sys.executable).parent
 class Run:
     seconds: float
     peak_rss_mb: float
+    log: str = ""  # the child's stderr
 
 
 def timed(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
-    """Wall time and peak RSS of one child process (os.wait4 gives that child's own rusage)."""
+    """Wall time and peak RSS of one child process (os.wait4 gives that child's own rusage).
+
+    stderr goes to a file, not a pipe that a chatty child could fill and block on.
+    """
     environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})}
-    start = time.perf_counter()
-    child = subprocess.Popen(args, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise SystemExit(f"{' '.join(args)} failed:\n{child.stderr.read().decode()[-3000:]}")
-    child.stderr.close()
-    return Run(seconds, usage.ru_maxrss / 1024)
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        child = subprocess.Popen(args, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        stderr.seek(0)
+        log = stderr.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(args)} failed:\n{log[-3000:]}")
+    return Run(seconds, usage.ru_maxrss / 1024, log)
 
 
 def median(runs: list[Run]) -> Run:

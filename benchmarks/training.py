@@ -1,5 +1,6 @@
-"""Seconds per epoch and samples/s for each recurrent cell at the default size, on the full
-padded training data (run inside a scratch repository that has data/padded/).
+"""Seconds per epoch and samples/s for each recurrent cell at the default size, as the `train`
+stage runs it: its validation split, its compile settings (optimizer, steps_per_execution), its
+batch size, validation after each epoch. Run inside a scratch repository that has data/padded/.
 
     python -m benchmarks.training [--epochs 3]   # prints one JSON object
 """
@@ -15,6 +16,7 @@ from pipeline.lib import paths
 from pipeline.lib.files import load_npz
 from pipeline.lib.model import build_model, keras
 from pipeline.lib.params import CELLS
+from pipeline.train import compile_model, set_determinism, split_validation
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -33,15 +35,24 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
     params = yaml.safe_load(paths.PARAMS.read_text())
+    settings = params["train"]
     data = load_npz(paths.PADDED / "train.npz")
-    x, y = data["x"][:20_000], data["y"][:20_000]  # the size of the default training split
+    x, x_val, y, y_val = split_validation(data["x"], data["y"], settings["validation_split"], settings["seed"])
     results = {}
     for cell in CELLS:
-        keras.utils.set_random_seed(0)
+        set_determinism(settings["seed"])
         model = build_model(params["encode"]["num_words"], x.shape[1], {**params["model"], "cell": cell})
-        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        compile_model(model, settings)
         timer = EpochTimer()
-        model.fit(x, y, batch_size=params["train"]["batch_size"], epochs=args.epochs, verbose=0, callbacks=[timer])
+        model.fit(
+            x,
+            y,
+            batch_size=settings["batch_size"],
+            epochs=args.epochs,
+            validation_data=(x_val, y_val),
+            verbose=0,
+            callbacks=[timer],
+        )
         steady = statistics.median(timer.seconds[1:])
         results[cell] = {
             "first_epoch_seconds": round(timer.seconds[0], 2),

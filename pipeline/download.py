@@ -5,11 +5,11 @@ takes the archive from disk. A repacked mirror is accepted when its labelled rev
 data.reviews_sha256, although its bytes differ from data.sha256.
 """
 
+import contextlib
 import hashlib
 import http.client
 import logging
 import os
-import shutil
 import socket
 import time
 import urllib.error
@@ -32,11 +32,14 @@ BACKOFF = 1.0  # seconds before the first retry, doubling up to 30
 OFFLINE_HINT = f"offline? set {ENV_ARCHIVE}=/path/to/aclImdb_v1.tar.gz, or data.url to a local path"
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path, copy_to: Path | None = None) -> str:
+    """The file's sha256; with `copy_to`, the file is copied there in the same read."""
     digest = hashlib.sha256()
-    with path.open("rb") as f:
+    with path.open("rb") as f, copy_to.open("wb") if copy_to else contextlib.nullcontext() as out:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
+            if out:
+                out.write(chunk)
     return digest.hexdigest()
 
 
@@ -101,15 +104,14 @@ def fetch_http(url: str, part: Path, timeout: float, retries: int) -> None:
     raise PipelineError(f"cannot download {url}: {error}; {OFFLINE_HINT}")
 
 
-def verify(path: Path, sha256: str, reviews_sha256: str, source: str) -> str:
-    """Accept the archive or raise; return which check passed, for the log."""
+def verify(path: Path, actual: str, sha256: str, reviews_sha256: str, source: str) -> str:
+    """Accept the archive whose sha256 is `actual`, or raise; return which check passed, for the log."""
     if not sha256:
         log.warning(
             "!!! data.sha256 is empty: %s is NOT verified; any archive of the aclImdb layout is used",
             source,
         )
         return "no check (data.sha256 is empty)"
-    actual = file_sha256(path)
     if actual == sha256:
         return "archive sha256 matches data.sha256"
     if not reviews_sha256:
@@ -135,13 +137,13 @@ def download(data: dict, output: Path, archive_override: str | None) -> str:
         if not local.is_file():
             raise PipelineError(f"{local}: archive not found")
         with atomic_path(output) as tmp:
-            shutil.copyfile(local, tmp)
-            check = verify(tmp, data["sha256"], data["reviews_sha256"], str(local))
+            actual = file_sha256(local, copy_to=tmp)
+            check = verify(tmp, actual, data["sha256"], data["reviews_sha256"], str(local))
         return check
     part = output.with_name(output.name + ".part")
     fetch_http(source, part, data["timeout"], data["retries"])
     try:
-        check = verify(part, data["sha256"], data["reviews_sha256"], source)
+        check = verify(part, file_sha256(part), data["sha256"], data["reviews_sha256"], source)
     except PipelineError:
         part.unlink(missing_ok=True)  # a wrong file must not be resumed
         raise

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from pipeline.lib import figures, params, paths
-from pipeline.lib.backend import keras
+from pipeline.lib.backend import exit_without_teardown, keras
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import load_npz, require
 from pipeline.lib.labels import FOLDERS, NAMES
@@ -93,3 +93,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     run(main)
+    exit_without_teardown()

@@ -9,17 +9,18 @@ cluster (pipeline/lib/multi_worker.py); only the chief, worker 0, writes outputs
 """
 
 import logging
+import math
 import time
 from functools import partial
 
-from pipeline.lib.backend import keras, portability_warning  # first: it pins and loads TensorFlow
+from pipeline.lib.backend import exit_without_teardown, keras, portability_warning  # first: pins, loads TF
 
 # isort: split
+import numpy as np
 import tensorflow as tf
 from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 from scmrepo.exceptions import SCMError
-from sklearn.model_selection import train_test_split
 
 from pipeline.lib import figures, multi_worker, params, paths
 from pipeline.lib.cli import PipelineError, run
@@ -44,6 +45,16 @@ def set_determinism(seed: int) -> None:
     """Same params and data give the same weights on the same machine."""
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def compile_model(model: keras.Model, settings: dict) -> None:
+    """The optimizer, loss and execution settings of params.yaml's `train` (benchmarks/training.py uses them too)."""
+    model.compile(
+        optimizer=OPTIMIZERS[settings["optimizer"]](learning_rate=settings["learning_rate"]),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=STEPS_PER_EXECUTION,
+    )
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -71,12 +82,48 @@ def summary_text(model: keras.Model, config: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def split_validation(x, y, fraction: float, seed: int):
-    """Stratified, shuffled hold-out: both labels in the same proportion as in training."""
-    try:
-        return train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed, shuffle=True)
-    except ValueError as error:
-        raise PipelineError(f"train.validation_split = {fraction}: {error}") from None
+def _approximate_mode(counts: np.ndarray, draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """Each class's share of `draws`, rounded down; the rest go to the largest remainders, ties at random."""
+    continuous = counts / counts.sum() * draws
+    floored = np.floor(continuous)
+    need = int(draws - floored.sum())
+    remainder = continuous - floored
+    for value in np.sort(np.unique(remainder))[::-1]:
+        if need == 0:
+            break
+        (tied,) = np.where(remainder == value)
+        add = min(len(tied), need)
+        floored[rng.choice(tied, size=add, replace=False)] += 1
+        need -= add
+    return floored.astype(int)
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, ...]:
+    """Stratified, shuffled hold-out: both labels in the same proportion as in training.
+
+    scikit-learn's train_test_split(stratify=y, random_state=seed), step by step with the same
+    random draws (a test compares them): importing sklearn.model_selection costs the stage 1.5 s.
+    """
+    n_test = math.ceil(fraction * len(y))
+    n_train = len(y) - n_test
+    classes, y_indices, counts = np.unique(y, return_inverse=True, return_counts=True)
+    if counts.min() < 2 or min(n_train, n_test) < len(classes):
+        raise PipelineError(
+            f"train.validation_split = {fraction}: {n_train} training and {n_test} validation reviews "
+            f"cannot both hold each of the {len(classes)} labels (the rarest has {counts.min()} reviews)"
+        )
+    by_class = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(counts)[:-1])
+    rng = np.random.RandomState(seed)
+    train_counts = _approximate_mode(counts, n_train, rng)
+    test_counts = _approximate_mode(counts - train_counts, n_test, rng)
+    train: list[int] = []
+    test: list[int] = []
+    for members, n, t in zip(by_class, train_counts, test_counts, strict=True):
+        shuffled = members.take(rng.permutation(len(members)))
+        train.extend(shuffled[:n])
+        test.extend(shuffled[n : n + t])
+    train_rows, test_rows = rng.permutation(train), rng.permutation(test)
+    return x[train_rows], x[test_rows], y[train_rows], y[test_rows]
 
 
 def start_live(model: keras.Model) -> Live:
@@ -102,12 +149,7 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
     chief = cluster is None or cluster.chief
     with strategy.scope():
         model = build_model(p["encode"]["num_words"], data["x"].shape[1], config)
-        model.compile(
-            optimizer=OPTIMIZERS[settings["optimizer"]](learning_rate=settings["learning_rate"]),
-            loss="binary_crossentropy",
-            metrics=["accuracy"],
-            steps_per_execution=STEPS_PER_EXECUTION,
-        )
+        compile_model(model, settings)
     summary = summary_text(model, config)
     print(summary)
     callbacks: list[keras.callbacks.Callback] = []
@@ -162,3 +204,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     run(main)
+    exit_without_teardown()

@@ -76,11 +76,14 @@ def test_split_words_matches_keras_word_sequence() -> None:
 def test_baseline_splits_words_as_the_tokenizer_does() -> None:
     from tf_keras.preprocessing.text import text_to_word_sequence
 
-    from pipeline.baseline import build_baseline
+    from pipeline.baseline import terms
 
-    analyzer = build_baseline(max_features=10, ngram_max=1, c=1.0)[0].build_analyzer()
-    for review in corpus():
-        assert analyzer(review) == text_to_word_sequence(review)
+    texts = corpus()
+    docs, words = terms(texts, ngram_max=1)
+    for i, review in enumerate(texts):
+        assert [word for doc, word in zip(docs, words.to_pylist(), strict=True) if doc == i] == text_to_word_sequence(
+            review
+        )
 
 
 def test_load_vocabulary_reads_what_encode_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

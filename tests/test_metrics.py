@@ -9,13 +9,17 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
+from pipeline.lib import figures
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import fix_zip, load_npz, require, save_npz, write_json
 from pipeline.lib.metrics import (
     GRID,
     accuracy_by,
     classification_metrics,
+    log_loss,
     precision_recall_table,
+    roc_auc,
+    roc_curve,
     roc_table,
     write_csv,
     write_scores,
@@ -145,3 +149,58 @@ def test_a_missing_input_names_itself(tmp_path: Path) -> None:
         require(tmp_path / "absent.npz")
     assert str(error.value) == f"{tmp_path / 'absent.npz'}: not found; run `dvc repro` to build it"
     assert require(tmp_path) == tmp_path
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_curves_and_loss_are_scikit_learns_to_the_last_bit(dtype: type) -> None:
+    """The metrics files keep their bytes only if every float is the one scikit-learn computed."""
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 3000)
+    for proba in (np.clip(y * 0.3 + rng.random(3000) * 0.7, 0, 1), np.round(rng.random(3000), 2)):  # ties too
+        proba = proba.astype(dtype)
+        fpr, tpr, _ = sk.roc_curve(y, proba)
+        ours = roc_curve(y, proba)
+        assert np.array_equal(ours[0], fpr) and np.array_equal(ours[1], tpr)
+        assert roc_auc(y, proba) == sk.roc_auc_score(y, proba)
+        clipped = proba.clip(1e-7, 1 - 1e-7)
+        assert log_loss(y, clipped) == sk.log_loss(y, clipped)
+        precision, recall, _ = sk.precision_recall_curve(y, proba)
+        best = np.maximum.accumulate(precision)
+        expected = [round(float(best[recall >= r][-1]), 6) for r in GRID]
+        assert [row["precision"] for row in precision_recall_table(y, proba)] == expected
+
+
+def test_figures_are_the_pixels_of_scikit_learns_displays(tmp_path: Path) -> None:
+    """evaluate draws without importing scikit-learn; these are the calls its Display classes make."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
+
+    predicted = (PROBA >= 0.5).astype(int)
+    figures.confusion_matrix(Y, predicted, ["negative", "positive"], tmp_path / "ours_cm.png")
+    figures.roc(Y, PROBA, tmp_path / "ours_roc.png")
+    for name, size, draw, title in (
+        (
+            "cm",
+            (5, 4.5),
+            lambda ax: ConfusionMatrixDisplay.from_predictions(
+                Y, predicted, display_labels=["negative", "positive"], ax=ax, colorbar=False
+            ),
+            "Confusion matrix (test)",
+        ),
+        (
+            "roc",
+            (5, 4.5),
+            lambda ax: RocCurveDisplay.from_predictions(Y, PROBA, ax=ax, name="RNN", plot_chance_level=True),
+            "ROC (test)",
+        ),
+    ):
+        figure, ax = plt.subplots(figsize=size)
+        draw(ax)
+        ax.set_title(title)
+        figure.tight_layout()
+        figure.savefig(tmp_path / f"sk_{name}.png", format="png", dpi=100, metadata={"Software": None})
+        plt.close(figure)
+        assert (tmp_path / f"ours_{name}.png").read_bytes() == (tmp_path / f"sk_{name}.png").read_bytes(), name

@@ -1,0 +1,42 @@
+"""baseline counts words in Arrow; its matrices must be scikit-learn's CountVectorizer's to the byte."""
+
+import re
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import CountVectorizer
+
+from pipeline.baseline import fit_counts, transform_counts
+from pipeline.lib.text import FILTERS
+
+# Keras' rule as a token pattern: what the baseline gave TfidfVectorizer before it counted in Arrow.
+WORD = "[^" + re.escape(FILTERS + " ") + "]+"
+
+
+def corpus(n: int, seed: int) -> list[str]:
+    """Reviews from a small vocabulary (many frequency ties), with case, punctuation, accents, empty ones."""
+    rng = np.random.default_rng(seed)
+    words = np.array(["Film", "film", "bad", "good", "café", "東京", "it's", "a-b", "x", "plot", "8/10", "end.The"])
+    texts = [
+        " ".join(rng.choice(words, rng.integers(0, 30))) + rng.choice(["", "!", " <br />", "\t..."]) for _ in range(n)
+    ]
+    return [*texts, "", "!!!"]
+
+
+@pytest.mark.parametrize(("max_features", "ngram_max"), [(5, 1), (1999, 1), (7, 2), (40, 3)])
+def test_counts_are_count_vectorizers(max_features: int, ngram_max: int) -> None:
+    train, test = corpus(300, 0), corpus(100, 1)
+    reference = CountVectorizer(
+        token_pattern=WORD, max_features=max_features, ngram_range=(1, ngram_max), dtype=np.float64
+    )
+    expected = reference.fit_transform(train)
+    counts, vocabulary = fit_counts(train, max_features, ngram_max)
+    assert vocabulary == reference.get_feature_names_out().tolist()
+    for ours, theirs in (
+        (counts, expected),
+        (transform_counts(test, vocabulary, ngram_max), reference.transform(test)),
+    ):
+        assert type(ours) is type(theirs) and ours.shape == theirs.shape
+        for field in ("indptr", "indices", "data"):  # each row's order too: it orders the TF-IDF sums
+            assert getattr(ours, field).dtype == getattr(theirs, field).dtype
+            assert np.array_equal(getattr(ours, field), getattr(theirs, field)), field
