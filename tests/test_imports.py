@@ -11,7 +11,6 @@ from conftest import ROOT
 # Every module but these loads without TensorFlow; predict runs without it (tests/test_predict.py).
 TENSORFLOW = {
     "pipeline.train",
-    "pipeline.evaluate",
     "pipeline.lib.backend",
     "pipeline.lib.model",
     "pipeline.lib.multi_worker",

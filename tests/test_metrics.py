@@ -193,7 +193,13 @@ def test_figures_are_the_pixels_of_scikit_learns_displays(tmp_path: Path) -> Non
         (
             "roc",
             (5, 4.5),
-            lambda ax: RocCurveDisplay.from_predictions(Y, PROBA, ax=ax, name="RNN", plot_chance_level=True),
+            lambda ax: RocCurveDisplay(  # through the plot table's points, as evaluate draws it
+                fpr=np.array([row["fpr"] for row in roc_table(Y, PROBA)]),
+                tpr=np.array([row["tpr"] for row in roc_table(Y, PROBA)]),
+                roc_auc=sk.roc_auc_score(Y, PROBA),
+                name="RNN",
+                pos_label=1,
+            ).plot(ax=ax, plot_chance_level=True),
             "ROC (test)",
         ),
     ):
