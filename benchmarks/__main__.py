@@ -1,5 +1,5 @@
 """All benchmarks in one invocation on the full archive; writes reports/benchmark.json and
-prints the README's tables. About 12 minutes on 2 cores; `--only PART ...` runs some parts
+prints the README's tables. About 15 minutes on 2 cores; `--only PART ...` runs some parts
 (their results replace those parts in reports/benchmark.json, the others are kept).
 
     IMDB_ARCHIVE=../shared/datasets/aclImdb_v1.tar.gz python -m benchmarks [--rounds 3] [--only cold]
