@@ -2,12 +2,22 @@
 
 Columns: id, stars (from `<id>_<stars>.txt`), label (pos 1, neg 0) and text. Rows are
 sorted (positives first, then by id), so the same reviews give byte-identical files.
+
+The sort is external, so memory stays bounded whatever the corpus: each batch of reviews is
+sorted and spilled to an unnamed temporary file as a run, then the runs are merged one row
+group at a time, reading from each run only the rows that row group takes.
 """
 
+import contextlib
 import logging
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -16,16 +26,52 @@ from pipeline.lib.archive import iter_reviews
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import atomic_path, require, write_json
 from pipeline.lib.labels import FOLDERS
-from pipeline.lib.text import clean_text
+from pipeline.lib.text import BATCH_REVIEWS, clean_text
 
 log = logging.getLogger("prepare")
 
 SCHEMA = pa.schema([("id", pa.int32()), ("stars", pa.int8()), ("label", pa.int8()), ("text", pa.string())])
+# Rows per Parquet row group: part of the files' bytes. pyarrow writes a table of up to 1Mi rows
+# as one row group; 25,000 reviews fit in one either way, so IMDb's files are unchanged.
+ROW_GROUP = 32768
+PIECE = 256  # rows per record batch of a spilled run: the unit the merge reads
 
 
-def read_splits(archive: Path) -> tuple[dict[str, list[dict]], dict[str, Counter]]:
-    """Cleaned rows per split, sorted, and per-split counts for the prepare report."""
-    rows: dict[str, list[dict]] = {split: [] for split in paths.SPLITS}
+@dataclass
+class Runs:
+    """One split's sorted runs in an unnamed Arrow IPC file; the runs' keys stay in memory."""
+
+    file: IO[bytes]
+    writer: pa.ipc.RecordBatchFileWriter
+    sizes: list[int] = field(default_factory=list)
+    labels: list[np.ndarray] = field(default_factory=list)
+    ids: list[np.ndarray] = field(default_factory=list)
+    pending: tuple[list, ...] = field(default_factory=lambda: ([], [], [], []))  # id, stars, label, text
+
+    def add(self, review_id: int, stars: int, label: int, text: str) -> None:
+        for column, value in zip(self.pending, (review_id, stars, label, text), strict=True):
+            column.append(value)
+
+    def spill(self) -> None:
+        """Sort the pending rows (stable: ties keep archive order) and append them as a run."""
+        if not self.pending[0]:
+            return
+        table = pa.Table.from_arrays(
+            [pa.array(column, kind.type) for column, kind in zip(self.pending, SCHEMA, strict=True)], schema=SCHEMA
+        )
+        ids, labels = table.column("id").to_numpy(), table.column("label").to_numpy()
+        order = np.lexsort((ids, -labels.astype(np.int16)))
+        for batch in table.take(order).to_batches(max_chunksize=PIECE):
+            self.writer.write_batch(batch)
+        self.sizes.append(len(order))
+        self.labels.append(labels[order])
+        self.ids.append(ids[order])
+        self.pending = ([], [], [], [])
+
+
+def spill_splits(archive: Path, files: dict[str, IO[bytes]], batch: int) -> tuple[dict[str, Runs], dict[str, Counter]]:
+    """Cleaned rows per split as sorted runs of `batch` rows in `files`, and per-split counts."""
+    runs = {split: Runs(file, pa.ipc.new_file(pa.PythonFile(file, mode="w"), SCHEMA)) for split, file in files.items()}
     counts: dict[str, Counter] = {split: Counter() for split in paths.SPLITS}
     for review in iter_reviews(archive):
         tally = counts[review.split]
@@ -40,10 +86,48 @@ def read_splits(archive: Path) -> tuple[dict[str, list[dict]], dict[str, Counter
             tally["empty"] += 1
             log.warning("%s: empty review", review.name)
         tally[FOLDERS[review.label]] += 1
-        rows[review.split].append({"id": review.id, "stars": review.stars, "label": review.label, "text": text})
-    for split_rows in rows.values():
-        split_rows.sort(key=lambda row: (-row["label"], row["id"]))
-    return rows, counts
+        split_runs = runs[review.split]
+        split_runs.add(review.id, review.stars, review.label, text)
+        if len(split_runs.pending[0]) >= batch:
+            split_runs.spill()
+    for split_runs in runs.values():
+        split_runs.spill()
+        split_runs.writer.close()
+    return runs, counts
+
+
+def merged(runs: Runs, row_group: int) -> Iterator[pa.Table]:
+    """The runs' rows in sorted order, `row_group` rows at a time, each table one contiguous chunk.
+
+    The global order is a stable sort of the runs in archive order and each run is sorted, so a
+    row group takes a contiguous range of rows from each run: the merge reads those pieces only.
+    """
+    if not runs.sizes:
+        return
+    starts = np.concatenate([[0], np.cumsum(runs.sizes)])
+    first_piece = np.concatenate([[0], np.cumsum([-(-size // PIECE) for size in runs.sizes])])
+    labels, ids = np.concatenate(runs.labels), np.concatenate(runs.ids)
+    order = np.lexsort((ids, -labels.astype(np.int16)))  # stable, as the one in-memory sort was
+    run_of = np.repeat(np.arange(len(runs.sizes)), runs.sizes)
+    reader = pa.ipc.open_file(pa.PythonFile(runs.file, mode="r"))
+    last: dict[int, tuple[int, pa.RecordBatch]] = {}  # run -> (piece, batch) read last
+    for begin in range(0, len(order), row_group):
+        rows = order[begin : begin + row_group]
+        by_run = np.argsort(run_of[rows], kind="stable")  # rows grouped by run, each group in run order
+        grouped = rows[by_run]
+        bounds = np.flatnonzero(np.diff(run_of[grouped])) + 1
+        parts = []
+        for group in np.split(grouped, bounds):
+            run_index = int(run_of[group[0]])
+            low, high = int(group[0] - starts[run_index]), int(group[-1] - starts[run_index]) + 1
+            for piece in range(low // PIECE, (high - 1) // PIECE + 1):
+                if last.get(run_index, (-1,))[0] != piece:
+                    last[run_index] = (piece, reader.get_batch(int(first_piece[run_index]) + piece))
+                offset = max(low - piece * PIECE, 0)
+                parts.append(last[run_index][1].slice(offset, min(high - piece * PIECE, PIECE) - offset))
+        inverse = np.empty_like(by_run)
+        inverse[by_run] = np.arange(len(by_run))
+        yield pa.Table.from_batches(parts, SCHEMA).take(inverse).combine_chunks()
 
 
 def check_counts(archive: Path, counts: dict[str, Counter], expected: int) -> None:
@@ -64,21 +148,30 @@ def report(tally: Counter) -> dict[str, int]:
     return {"reviews": sum(tally[folder] for folder in FOLDERS), **{key: tally[key] for key in keys}}
 
 
-def write_parquet(path: Path, rows: list[dict]) -> None:
-    table = pa.Table.from_pylist(rows, schema=SCHEMA)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+def write_parquet(path: Path, tables: Iterator[pa.Table]) -> None:
+    """One row group per table: each is written as pq.write_table writes a one-chunk table."""
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
+        for table in tables:
+            writer.write_table(table)
+
+
+def prepare(archive: Path, out: Path, expected: int, batch: int = BATCH_REVIEWS, row_group: int = ROW_GROUP) -> dict:
+    """Write out/{train,test}.parquet from the archive; return the per-split counts of the report."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        # Unnamed files beside the outputs: a killed stage leaves nothing behind.
+        files = {split: stack.enter_context(tempfile.TemporaryFile(dir=out.parent)) for split in paths.SPLITS}
+        runs, counts = spill_splits(archive, files, batch)
+        check_counts(archive, counts, expected)
+        for split, split_runs in runs.items():
+            write_parquet(paths.split_file(out, split, ".parquet"), merged(split_runs, row_group))
+            log.info("%s: %d reviews %s", split, sum(split_runs.sizes), dict(counts[split]))
+    return {split: report(tally) for split, tally in counts.items()}
 
 
 def main() -> None:
     expected = params.load()["prepare"]["reviews_per_split"]
-    archive = require(paths.ARCHIVE)
-    rows, counts = read_splits(archive)
-    check_counts(archive, counts, expected)
-    for split, split_rows in rows.items():
-        write_parquet(paths.split_file(paths.PREPARED, split, ".parquet"), split_rows)
-        log.info("%s: %d reviews %s", split, len(split_rows), dict(counts[split]))
-    write_json(paths.PREPARE_REPORT, {split: report(tally) for split, tally in counts.items()})
+    write_json(paths.PREPARE_REPORT, prepare(require(paths.ARCHIVE), paths.PREPARED, expected))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def test_parity_with_keras_legacy_tokenizer(num_words: int) -> None:
     keras_tokenizer.fit_on_texts(texts)
     expected = keras_tokenizer.texts_to_sequences(texts)
 
-    vocab = text.fit_vocabulary(text.split_words(texts), num_words)
+    vocab = text.fit_vocabulary([text.split_words(texts)], num_words)
     tokens, offsets = text.texts_to_sequences(texts, vocab)
     ours = [tokens[a:b].tolist() for a, b in itertools.pairwise(offsets)]
     assert ours == expected

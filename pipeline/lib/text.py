@@ -4,13 +4,15 @@ corpus, and that predict and baseline must repeat exactly on new text.
 Tokenizing is exactly Keras' legacy `Tokenizer(num_words)`: lower-case, its punctuation
 filters, split on " ", index 1 = the most frequent word, ties in order of first appearance,
 words at index >= num_words dropped. Splitting, counting and look-ups run in Arrow's C++
-kernels over all reviews at once, several times faster than the Tokenizer's loop over words.
+kernels over a batch of reviews at a time, several times faster than the Tokenizer's loop over
+words; the data stages stream batches of BATCH_REVIEWS, so their memory does not grow with the
+corpus, and any batch size gives the same bytes.
 """
 
 import html
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +26,10 @@ FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # keras Tokenizer's default fi
 # The filters are ASCII, and ASCII bytes never occur inside a multi-byte UTF-8 character, so
 # translating the encoded bytes is the same as translating the text, and much faster.
 _BYTES_TO_SPACE = bytes.maketrans(FILTERS.encode(), b" " * len(FILTERS))
+
+# Reviews per batch in prepare, encode and pad: memory per batch against Arrow's per-call cost.
+# Not a parameter: it changes no output byte (tests run batches of a few reviews against one batch).
+BATCH_REVIEWS = 8192
 
 
 def clean_text(raw: str) -> str:
@@ -39,13 +45,20 @@ def split_words(texts: Sequence[str]) -> pa.ListArray:
     return pc.split_pattern(pa.array(spaced, pa.binary()).view(pa.string()), " ")
 
 
-def fit_vocabulary(lists: pa.ListArray, num_words: int) -> list[str]:
-    """The num_words - 1 most frequent words of split_words(texts); word i (from 0) gets index i + 1."""
-    words = pc.list_flatten(lists)
-    # value_counts lists words in order of first appearance; a stable sort keeps that for ties.
-    counts = pc.value_counts(pc.filter(words, pc.not_equal(words, "")))
-    order = np.argsort(-counts.field("counts").to_numpy(), kind="stable")[: num_words - 1]
-    return counts.field("values").take(order).to_pylist()
+def fit_vocabulary(batches: Iterable[pa.ListArray], num_words: int) -> list[str]:
+    """The num_words - 1 most frequent words over batches of split_words(texts), in corpus order;
+    word i (from 0) gets index i + 1."""
+    totals: dict[str, int] = {}  # insertion order = first appearance in the whole corpus
+    for lists in batches:
+        words = pc.list_flatten(lists)
+        # value_counts lists a batch's words in order of first appearance; new ones go at the end.
+        counts = pc.value_counts(pc.filter(words, pc.not_equal(words, "")))
+        for word, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
+            totals[word] = totals.get(word, 0) + count
+    frequency = np.fromiter(totals.values(), dtype=np.int64, count=len(totals))
+    order = np.argsort(-frequency, kind="stable")[: num_words - 1]  # stable: ties keep corpus order
+    words = list(totals)
+    return [words[i] for i in order]
 
 
 def words_to_sequences(lists: pa.ListArray, vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
