@@ -1,13 +1,18 @@
 """Stage `encode`: fit the vocabulary on the training texts, turn every review into word indices.
 
 The vocabulary is Keras' legacy `Tokenizer(num_words)`, exactly (see pipeline/lib/text.py);
-reviews keep their own lengths here, and `pad` cuts them to shape. Texts are read a batch at
-a time, twice for train (count, then encode); the indices go through an unnamed temporary
-file, since the .npz entry's header needs their total count first.
+reviews keep their own lengths here, and `pad` cuts them to shape.
+
+Texts are read a batch at a time. While counting, each train batch's distinct words and word
+codes go to unnamed temporary files, so encoding train afterwards looks each distinct word up
+once instead of splitting every text again. Indices go through a temporary file too: the .npz
+entry's header needs their total count first.
 """
 
+import contextlib
 import logging
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +22,19 @@ import pyarrow.parquet as pq
 from pipeline.lib import params, paths
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import npz_writer, require, spill, write_json
-from pipeline.lib.text import BATCH_REVIEWS, fit_vocabulary, split_words, words_to_sequences
+from pipeline.lib.text import (
+    BATCH_REVIEWS,
+    codes_to_sequences,
+    distinct_words,
+    fit_vocabulary,
+    split_words,
+    words_to_sequences,
+)
 
 log = logging.getLogger("encode")
 
 CHUNK = 1 << 20  # indices per read when copying the spill into the .npz
+WORDS = pa.schema([("words", pa.string())])
 
 
 def word_batches(path: Path, batch: int) -> Iterator[pa.ListArray]:
@@ -30,36 +43,68 @@ def word_batches(path: Path, batch: int) -> Iterator[pa.ListArray]:
         yield split_words(records.column("text").to_pylist())
 
 
-def encode_split(source: Path, target: Path, vocab: list[str], batch: int) -> int:
-    """target.npz: tokens, offsets, y, id, stars of one prepared split; returns the tokens kept."""
+def write_split(source: Path, target: Path, sequences: Iterable[tuple[np.ndarray, np.ndarray]]) -> int:
+    """target.npz: tokens, offsets, y, id, stars from the (tokens, offsets) of each batch; returns
+    the tokens kept."""
     columns = pq.read_table(source, columns=["label", "id", "stars"])
     with spill(np.int32, target.parent) as indices:
-        lengths = []
-        for lists in word_batches(source, batch):
-            tokens, offsets = words_to_sequences(lists, vocab)
+        lengths = [np.zeros(0, np.int64)]
+        for tokens, offsets in sequences:
             indices.append(tokens)
             lengths.append(np.diff(offsets))
         offsets = np.zeros(len(columns) + 1, dtype=np.int64)
-        np.cumsum(np.concatenate([np.zeros(0, np.int64), *lengths]), out=offsets[1:])
+        np.cumsum(np.concatenate(lengths), out=offsets[1:])
         with npz_writer(target) as npz:
             npz.write_chunks("tokens", np.int32, (indices.size,), indices.chunks(CHUNK))
             npz.write("offsets", offsets)
             npz.write("y", columns.column("label").to_numpy())
             npz.write("id", columns.column("id").to_numpy())
             npz.write("stars", columns.column("stars").to_numpy())
-    return indices.size
+        return indices.size
 
 
-def main(batch: int = BATCH_REVIEWS) -> None:
-    num_words = params.load()["encode"]["num_words"]
-    sources = {split: require(paths.split_file(paths.PREPARED, split, ".parquet")) for split in paths.SPLITS}
-    vocab = fit_vocabulary(word_batches(sources["train"], batch), num_words)
-    if not vocab:
-        raise PipelineError("the training texts contain no words: nothing to fit a vocabulary on")
-    write_json(paths.VOCAB, {"num_words": num_words, "words": vocab})
+def encode(prepared: Path, encoded: Path, num_words: int, batch: int = BATCH_REVIEWS) -> list[str]:
+    """Fit the vocabulary on prepared/train.parquet, write encoded/{train,test}.npz; return it."""
+    sources = {split: require(paths.split_file(prepared, split, ".parquet")) for split in paths.SPLITS}
+    targets = {split: paths.split_file(encoded, split, ".npz") for split in paths.SPLITS}
+    encoded.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        codes = stack.enter_context(spill(np.int32, encoded))
+        words_file = stack.enter_context(tempfile.TemporaryFile(dir=encoded))
+        sizes: list[int] = []  # codes per batch
+        review_offsets: list[np.ndarray] = []
+
+        def counted() -> Iterator[tuple[pa.StringArray, np.ndarray]]:
+            with pa.ipc.new_stream(pa.PythonFile(words_file, mode="w"), WORDS) as writer:
+                for lists in word_batches(sources["train"], batch):
+                    words, batch_codes, offsets = distinct_words(lists)
+                    writer.write_batch(pa.record_batch([words], schema=WORDS))
+                    codes.append(batch_codes)
+                    sizes.append(len(batch_codes))
+                    review_offsets.append(offsets)
+                    yield words, batch_codes
+
+        vocab = fit_vocabulary(counted(), num_words)
+        if not vocab:
+            raise PipelineError("the training texts contain no words: nothing to fit a vocabulary on")
+        words_file.seek(0)
+        distinct = pa.ipc.open_stream(pa.PythonFile(words_file, mode="r"))
+        train = (
+            codes_to_sequences(words.column(0), batch_codes, offsets, vocab)
+            for words, batch_codes, offsets in zip(distinct, codes.pieces(sizes), review_offsets, strict=True)
+        )
+        kept = {"train": write_split(sources["train"], targets["train"], train)}
+    test = (words_to_sequences(lists, vocab) for lists in word_batches(sources["test"], batch))
+    kept["test"] = write_split(sources["test"], targets["test"], test)
     for split, source in sources.items():
-        kept = encode_split(source, paths.split_file(paths.ENCODED, split, ".npz"), vocab, batch)
-        log.info("%s: %d reviews, %d tokens kept", split, pq.ParquetFile(source).metadata.num_rows, kept)
+        log.info("%s: %d reviews, %d tokens kept", split, pq.ParquetFile(source).metadata.num_rows, kept[split])
+    return vocab
+
+
+def main() -> None:
+    num_words = params.load()["encode"]["num_words"]
+    vocab = encode(paths.PREPARED, paths.ENCODED, num_words)
+    write_json(paths.VOCAB, {"num_words": num_words, "words": vocab})
 
 
 if __name__ == "__main__":

@@ -96,10 +96,15 @@ class Spill:
         self._file.write(np.ascontiguousarray(chunk, dtype=self.dtype).data)
         self.size += len(chunk)
 
-    def chunks(self, items: int) -> Iterator[np.ndarray]:
+    def pieces(self, sizes: Iterable[int]) -> Iterator[np.ndarray]:
+        """The array from its start, in consecutive pieces of the given sizes."""
         self._file.seek(0)
-        while data := self._file.read(items * self.dtype.itemsize):
-            yield np.frombuffer(data, dtype=self.dtype)
+        for size in sizes:
+            yield np.frombuffer(self._file.read(int(size) * self.dtype.itemsize), dtype=self.dtype)
+
+    def chunks(self, items: int) -> Iterator[np.ndarray]:
+        """The whole array in pieces of at most `items`."""
+        return self.pieces([items] * (self.size // items) + [self.size % items])
 
 
 @contextlib.contextmanager

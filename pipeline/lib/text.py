@@ -45,31 +45,43 @@ def split_words(texts: Sequence[str]) -> pa.ListArray:
     return pc.split_pattern(pa.array(spaced, pa.binary()).view(pa.string()), " ")
 
 
-def fit_vocabulary(batches: Iterable[pa.ListArray], num_words: int) -> list[str]:
-    """The num_words - 1 most frequent words over batches of split_words(texts), in corpus order;
-    word i (from 0) gets index i + 1."""
+def distinct_words(lists: pa.ListArray) -> tuple[pa.StringArray, np.ndarray, np.ndarray]:
+    """A batch of split_words lists as its distinct words in order of first appearance, each word's
+    code (its index among them), and offsets: review i is codes[offsets[i]:offsets[i+1]]."""
+    encoded = pc.dictionary_encode(pc.list_flatten(lists))
+    return encoded.dictionary, encoded.indices.to_numpy(), (lists.offsets.to_numpy() - lists.offsets[0].as_py())
+
+
+def fit_vocabulary(batches: Iterable[tuple[pa.StringArray, np.ndarray]], num_words: int) -> list[str]:
+    """The num_words - 1 most frequent words over batches of distinct_words' (words, codes), in corpus
+    order; word i (from 0) gets index i + 1."""
     totals: dict[str, int] = {}  # insertion order = first appearance in the whole corpus
-    for lists in batches:
-        words = pc.list_flatten(lists)
-        # value_counts lists a batch's words in order of first appearance; new ones go at the end.
-        counts = pc.value_counts(pc.filter(words, pc.not_equal(words, "")))
-        for word, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
-            totals[word] = totals.get(word, 0) + count
+    for words, codes in batches:
+        counts = np.bincount(codes, minlength=len(words))
+        for word, count in zip(words.to_pylist(), counts.tolist(), strict=True):
+            if word:  # the empty strings split_words keeps
+                totals[word] = totals.get(word, 0) + count
     frequency = np.fromiter(totals.values(), dtype=np.int64, count=len(totals))
     order = np.argsort(-frequency, kind="stable")[: num_words - 1]  # stable: ties keep corpus order
     words = list(totals)
     return [words[i] for i in order]
 
 
+def codes_to_sequences(
+    words: pa.StringArray, codes: np.ndarray, offsets: np.ndarray, vocab: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """distinct_words' output as indices: each word looked up once, not once per occurrence."""
+    lookup = pc.fill_null(pc.index_in(words, value_set=pa.array(vocab, pa.string())), -1).to_numpy() + 1
+    mapped = lookup.astype(np.int32)[codes]
+    known = mapped != 0
+    kept = np.zeros(len(known) + 1, dtype=np.int64)
+    np.cumsum(known, out=kept[1:])
+    return mapped[known], kept[offsets]
+
+
 def words_to_sequences(lists: pa.ListArray, vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """All reviews' indices concatenated, and offsets: review i is tokens[offsets[i]:offsets[i+1]]."""
-    found = pc.index_in(pc.list_flatten(lists), value_set=pa.array(vocab, pa.string()))
-    known = found.is_valid()
-    tokens = pc.filter(found, known).to_numpy().astype(np.int32) + 1
-    rows = pc.filter(pc.list_parent_indices(lists), known).to_numpy()
-    offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=len(lists)), out=offsets[1:])
-    return tokens, offsets
+    return codes_to_sequences(*distinct_words(lists), vocab)
 
 
 def texts_to_sequences(texts: Sequence[str], vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
