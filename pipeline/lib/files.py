@@ -57,6 +57,8 @@ class NpzWriter:
 
     def write_chunks(self, name: str, dtype: np.dtype, shape: tuple[int, ...], chunks: Iterable[np.ndarray]) -> None:
         """An entry of this dtype and shape from C-ordered chunks; their sizes must add up to the shape."""
+        if np.dtype(dtype).hasobject:  # as np.save with allow_pickle=False: no code in data files
+            raise ValueError(f"{name}: object arrays cannot be saved when allow_pickle=False")
         header = io.BytesIO()
         descr = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape}
         np.lib.format.write_array_header_1_0(header, descr)
