@@ -34,12 +34,15 @@ from pipeline.lib.text import (
 log = logging.getLogger("encode")
 
 CHUNK = 1 << 20  # indices per read when copying the spill into the .npz
+READ_BUFFER = 1 << 20  # bytes per read of a Parquet column chunk
 WORDS = pa.schema([("words", pa.string())])
 
 
 def word_batches(path: Path, batch: int) -> Iterator[pa.ListArray]:
     """split_words over the texts of a prepared split, `batch` reviews at a time."""
-    for records in pq.ParquetFile(path).iter_batches(batch_size=batch, columns=["text"]):
+    # Without pre-buffering and with a read buffer, the reader holds a buffer, not whole row groups.
+    reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER)
+    for records in reader.iter_batches(batch_size=batch, columns=["text"]):
         yield split_words(records.column("text").to_pylist())
 
 
