@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from pipeline.lib import figures, params, paths
 from pipeline.lib.backend import keras
 from pipeline.lib.cli import PipelineError, run
-from pipeline.lib.files import load_npz, require
+from pipeline.lib.files import column_at, map_npz, require
 from pipeline.lib.labels import FOLDERS, NAMES
 from pipeline.lib.metrics import accuracy_by, write_csv, write_scores
 
@@ -30,7 +30,7 @@ def length_names() -> dict[int, str]:
 
 
 def review_rows(
-    indices: np.ndarray, test: dict, proba: np.ndarray, predicted: np.ndarray, texts: list[str]
+    indices: np.ndarray, test: dict, proba: np.ndarray, predicted: np.ndarray, texts: dict[int, str]
 ) -> list[dict]:
     return [
         {
@@ -56,9 +56,9 @@ def confident_errors(y: np.ndarray, proba: np.ndarray, n: int) -> np.ndarray:
 
 def main() -> None:
     settings = params.load()["evaluate"]
-    test = load_npz(require(paths.split_file(paths.PADDED, "test", ".npz")))
-    prepared = pq.read_table(require(paths.split_file(paths.PREPARED, "test", ".parquet")))
-    if not np.array_equal(prepared.column("id").to_numpy(), test["id"]):
+    test = map_npz(require(paths.split_file(paths.PADDED, "test", ".npz")))  # x is read as predict goes
+    prepared = require(paths.split_file(paths.PREPARED, "test", ".parquet"))
+    if not np.array_equal(pq.read_table(prepared, columns=["id"]).column("id").to_numpy(), test["id"]):
         raise PipelineError("data/padded/test.npz and data/prepared/test.parquet disagree: run `dvc repro`")
     model = keras.saving.load_model(require(paths.MODEL), compile=False)  # inference only
 
@@ -79,14 +79,12 @@ def main() -> None:
     bins = np.digitize(test["length"], LENGTH_EDGES)
     write_csv(plots / "length.csv", accuracy_by(bins, correct, "tokens", length_names()))
 
-    texts = prepared.column("text").to_pylist()
     rng = np.random.default_rng(settings["seed"])
     sample = rng.choice(len(y), min(settings["samples"], len(y)), replace=False)
+    errors = confident_errors(y, proba, settings["errors"])
+    texts = column_at(prepared, "text", [*sample, *errors])  # only the reviews listed, not the column
     write_csv(paths.PREDICTIONS, review_rows(np.sort(sample), test, proba, predicted, texts))
-    write_csv(
-        paths.ERRORS,
-        review_rows(confident_errors(y, proba, settings["errors"]), test, proba, predicted, texts),
-    )
+    write_csv(paths.ERRORS, review_rows(errors, test, proba, predicted, texts))
     figures.confusion_matrix(y, predicted, list(NAMES), paths.FIGURES / "confusion_matrix.png")
     figures.roc(y, proba, paths.FIGURES / "roc.png")
 

@@ -181,6 +181,21 @@ def npz_chunks(path: Path, name: str, sizes: Iterable[int]) -> Iterator[np.ndarr
             yield np.frombuffer(data, dtype=dtype)
 
 
+def column_at(path: Path, column: str, rows: Iterable[int]) -> dict[int, Any]:
+    """The values of one Parquet column at the given row numbers, read a batch at a time: a few
+    reviews' texts without the whole column in memory."""
+    import pyarrow.parquet as pq  # here, so that the stages without Parquet do not import it
+
+    wanted, found, first = sorted({int(row) for row in rows}), {}, 0
+    for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(columns=[column]):
+        for row in wanted[len(found) :]:
+            if row >= first + len(batch):
+                break
+            found[row] = batch.column(0)[row - first].as_py()
+        first += len(batch)
+    return found
+
+
 def require(path: Path) -> Path:
     """Fail with one line, not a traceback, when an input of a stage is missing."""
     if not path.exists():
