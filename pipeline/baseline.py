@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from pipeline.lib import params, paths
 from pipeline.lib.cli import run
-from pipeline.lib.files import require
+from pipeline.lib.files import column_values, require
 from pipeline.lib.metrics import write_scores
 from pipeline.lib.text import FILTERS
 
@@ -44,13 +44,12 @@ def main() -> None:
     settings = p["baseline"]
     # Keras' Tokenizer(num_words) keeps num_words - 1 words; the same count here by default.
     max_features = settings["max_features"] or p["encode"]["num_words"] - 1
-    train, test = (
-        pq.read_table(require(paths.split_file(paths.PREPARED, split, ".parquet"))) for split in paths.SPLITS
-    )
+    train, test = (require(paths.split_file(paths.PREPARED, split, ".parquet")) for split in paths.SPLITS)
     model = build_baseline(max_features, settings["ngram_max"], settings["C"])
-    model.fit(train.column("text").to_pylist(), train.column("label").to_numpy())
-    proba = model.predict_proba(test.column("text").to_pylist())[:, 1]
-    y = test.column("label").to_numpy().astype(int)
+    # Texts streamed: the vectorizer reads each once, so the whole column is never in memory.
+    model.fit(column_values(train, "text"), pq.read_table(train, columns=["label"]).column("label").to_numpy())
+    proba = model.predict_proba(column_values(test, "text"))[:, 1]
+    y = pq.read_table(test, columns=["label"]).column("label").to_numpy().astype(int)
     scores = write_scores(paths.BASELINE_METRICS, paths.PLOTS / "baseline", y, proba, p["evaluate"]["threshold"])
     log.info("test: %s", scores)
 
