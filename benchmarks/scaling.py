@@ -103,31 +103,30 @@ def entry(runs: list[Run], reviews: int) -> dict:
 
 
 def measure(source: Path, rounds: int, before: str | None) -> dict:
+    """Every size's figures; rounds >= 2 interleave 1x with the 4x and 16x runs."""
     archives = {k: make_archive(source, k, SCRATCH / f"aclImdb_{k}x.tar.gz") for k in SIZES}
     settings = {"prepare.reviews_per_split": 0}
     repos = {k: scratch(f"{k}x", ROOT, archives[k], settings) for k in SIZES}
     old = scratch("1x-before", checkout(before), archives[1], settings) if before else None
     result: dict = {"sizes": {}, "rounds": rounds, "before": before}
 
-    # 1x: rounds alternate between this code and the old one, so load on the machine hits both alike.
-    runs: dict[str, dict[str, list[Run]]] = {
-        "after": {s: [] for s in DATA_STAGES},
-        "before": {s: [] for s in DATA_STAGES},
-    }
-    for _ in range(rounds):
+    # 1x rounds (this code, then the old one) go between the larger sizes, so the machine's load
+    # over the run hits the 1x figures as it hits the 4x and 16x ones.
+    runs: dict[str, dict[str, list[Run]]] = {size: {name: [] for name in DATA_STAGES} for size in ("1x", "before")}
+    larger = [f"{k}x" for k in SIZES[1:]]
+    for round_ in range(max(rounds, len(larger))):
         for name in DATA_STAGES:
-            runs["after"][name].append(stage(name, repos[1]))
+            runs["1x"][name].append(stage(name, repos[1]))
             if old:
                 runs["before"][name].append(stage(name, old))
-    for k in SIZES[1:]:
-        for name in DATA_STAGES:
-            runs[f"{k}x"] = runs.get(f"{k}x", {})
-            runs[f"{k}x"][name] = [stage(name, repos[k])]
-    result["sizes"]["1x"] = {name: entry(r, REVIEWS) for name, r in runs["after"].items()}
+        if round_ < len(larger):
+            size = larger[round_]
+            runs[size] = {name: [stage(name, repos[int(size[:-1])])] for name in DATA_STAGES}
+    for size in ("1x", *larger):
+        reviews = int(size[:-1]) * REVIEWS
+        result["sizes"][size] = {name: entry(r, reviews) for name, r in runs[size].items()}
     if old:
         result["before_1x"] = {name: entry(r, REVIEWS) for name, r in runs["before"].items()}
-    for k in SIZES[1:]:
-        result["sizes"][f"{k}x"] = {name: entry(r, k * REVIEWS) for name, r in runs[f"{k}x"].items()}
 
     # evaluate needs a model: one epoch of training at 1x, the same model file at every size.
     trainer = scratch("train-1x", ROOT, archives[1], {**settings, "train.epochs": 1})
@@ -148,6 +147,14 @@ def measure(source: Path, rounds: int, before: str | None) -> dict:
             for name in DATA_STAGES
         }
     result["disk_mb"] = {f"{k}x": disk_usage(repos[k], archives[k]) for k in SIZES}
+    biggest = result["sizes"][f"{SIZES[-1]}x"]
+    result["checks"] = {
+        "data_stages_under_1gb": all(biggest[name]["peak_rss_mb"] < 1000 for name in DATA_STAGES),
+        "data_stages_at_most_18x": all(result["ratios_16x_over_1x"][name] <= 18 for name in DATA_STAGES),
+        "evaluate_baseline_under_2gb": all(biggest[name]["peak_rss_mb"] < 2000 for name in MODEL_STAGES),
+    }
+    if old:
+        result["checks"]["1x_not_slower"] = all(r <= 1 for r in result["ratios_1x_after_over_before"].values())
     plot(result)
     return result
 
