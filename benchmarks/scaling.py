@@ -128,18 +128,21 @@ def measure(source: Path, rounds: int, before: str | None) -> dict:
     if old:
         result["before_1x"] = {name: entry(r, REVIEWS) for name, r in runs["before"].items()}
 
-    # evaluate needs a model: one epoch of training at 1x, the same model file at every size.
-    trainer = scratch("train-1x", ROOT, archives[1], {**settings, "train.epochs": 1})
-    shutil.copytree(repos[1] / "data" / "padded", trainer / "data" / "padded")
-    result["train_1x_one_epoch"] = entry([stage("train", trainer)], REVIEWS // 2)
+    # One epoch of training at 1x and at the largest size (time per epoch, and the memory of an
+    # arrays file read memory-mapped); evaluate scores the 1x model at every size.
+    trained = {}
+    for k in (SIZES[0], SIZES[-1]):
+        trained[k] = scratch(f"train-{k}x", ROOT, archives[k], {**settings, "train.epochs": 1})
+        shutil.copytree(repos[k] / "data" / "padded", trained[k] / "data" / "padded")
+        result["sizes"][f"{k}x"]["train_one_epoch"] = entry([stage("train", trained[k])], k * REVIEWS // 2)
     for k in SIZES:
         (repos[k] / "models").mkdir(exist_ok=True)
-        shutil.copy(trainer / "models" / "model.keras", repos[k] / "models" / "model.keras")
+        shutil.copy(trained[SIZES[0]] / "models" / "model.keras", repos[k] / "models" / "model.keras")
         for name in MODEL_STAGES:
             result["sizes"][f"{k}x"][name] = entry([stage(name, repos[k])], k * REVIEWS // 2)
     result["ratios_16x_over_1x"] = {
         name: round(result["sizes"]["16x"][name]["seconds"] / result["sizes"]["1x"][name]["seconds"], 2)
-        for name in (*DATA_STAGES, *MODEL_STAGES)
+        for name in (*DATA_STAGES, "train_one_epoch", *MODEL_STAGES)
     }
     if old:
         result["ratios_1x_after_over_before"] = {
@@ -200,9 +203,12 @@ def table(result: dict) -> str:
     sizes = list(result["sizes"])
     head = " | ".join(f"{k} wall s | {k} peak RSS MB" for k in sizes)
     lines = [f"| stage | {head} | 16x / 1x time |", "|---" * (2 * len(sizes) + 2) + "|"]
-    for name in (*DATA_STAGES, *MODEL_STAGES):
+    for name in (*DATA_STAGES, "train_one_epoch", *MODEL_STAGES):
         cells = " | ".join(
-            f"{result['sizes'][k][name]['seconds']:.2f} | {result['sizes'][k][name]['peak_rss_mb']:,}" for k in sizes
+            f"{result['sizes'][k][name]['seconds']:.2f} | {result['sizes'][k][name]['peak_rss_mb']:,}"
+            if name in result["sizes"][k]
+            else "- | -"
+            for k in sizes
         )
         lines.append(f"| {name} | {cells} | {result['ratios_16x_over_1x'][name]} |")
     if result.get("before_1x"):
