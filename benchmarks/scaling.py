@@ -193,6 +193,7 @@ def plot(result: dict) -> None:
         axis.set_xticks(sizes, [f"{k}x" for k in sizes])
         axis.grid(True, which="both", alpha=0.3)
     time_axis.legend(fontsize=8)
+    memory_axis.legend(fontsize=8)
     figure.suptitle("Each stage's own process, 1x / 4x / 16x archives")
     figure.tight_layout()
     FIGURE.parent.mkdir(parents=True, exist_ok=True)
