@@ -26,7 +26,7 @@ from pipeline.lib.archive import iter_reviews
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import atomic_path, require, write_json
 from pipeline.lib.labels import FOLDERS
-from pipeline.lib.text import BATCH_REVIEWS, clean_text
+from pipeline.lib.text import clean_text
 
 log = logging.getLogger("prepare")
 
@@ -35,11 +35,15 @@ SCHEMA = pa.schema([("id", pa.int32()), ("stars", pa.int8()), ("label", pa.int8(
 # as one row group; 25,000 reviews fit in one either way, so IMDb's files are unchanged.
 ROW_GROUP = 32768
 PIECE = 256  # rows per record batch of a spilled run: the unit the merge reads
+# Reviews per sorted run. The last run of a split stays in memory, so a split of up to this many
+# reviews (IMDb's 25,000) is sorted in memory, as before, and never spilled.
+RUN_REVIEWS = 32768
 
 
 @dataclass
 class Runs:
-    """One split's sorted runs in an unnamed Arrow IPC file; the runs' keys stay in memory."""
+    """One split's sorted runs in an unnamed Arrow IPC file, but the last one in memory (`tail`);
+    the runs' keys stay in memory."""
 
     file: IO[bytes]
     writer: pa.ipc.RecordBatchFileWriter
@@ -47,26 +51,29 @@ class Runs:
     labels: list[np.ndarray] = field(default_factory=list)
     ids: list[np.ndarray] = field(default_factory=list)
     pending: tuple[list, ...] = field(default_factory=lambda: ([], [], [], []))  # id, stars, label, text
+    tail: pa.Table | None = None
 
-    def add(self, review_id: int, stars: int, label: int, text: str) -> None:
-        for column, value in zip(self.pending, (review_id, stars, label, text), strict=True):
-            column.append(value)
-
-    def spill(self) -> None:
-        """Sort the pending rows (stable: ties keep archive order) and append them as a run."""
-        if not self.pending[0]:
-            return
+    def sort(self) -> pa.Table:
+        """The pending rows as a run, sorted (stable: ties keep archive order); its keys recorded."""
         table = pa.Table.from_arrays(
             [pa.array(column, kind.type) for column, kind in zip(self.pending, SCHEMA, strict=True)], schema=SCHEMA
         )
         ids, labels = table.column("id").to_numpy(), table.column("label").to_numpy()
         order = np.lexsort((ids, -labels.astype(np.int16)))
-        for batch in table.take(order).to_batches(max_chunksize=PIECE):
-            self.writer.write_batch(batch)
         self.sizes.append(len(order))
         self.labels.append(labels[order])
         self.ids.append(ids[order])
         self.pending = ([], [], [], [])
+        return table.take(order)
+
+    def spill(self) -> None:
+        for batch in self.sort().to_batches(max_chunksize=PIECE):
+            self.writer.write_batch(batch)
+
+    def finish(self) -> None:
+        if self.pending[0]:
+            self.tail = self.sort()
+        self.writer.close()
 
 
 def spill_splits(archive: Path, files: dict[str, IO[bytes]], batch: int) -> tuple[dict[str, Runs], dict[str, Counter]]:
@@ -86,13 +93,15 @@ def spill_splits(archive: Path, files: dict[str, IO[bytes]], batch: int) -> tupl
             tally["empty"] += 1
             log.warning("%s: empty review", review.name)
         tally[FOLDERS[review.label]] += 1
-        split_runs = runs[review.split]
-        split_runs.add(review.id, review.stars, review.label, text)
-        if len(split_runs.pending[0]) >= batch:
-            split_runs.spill()
+        ids, stars, labels, texts = runs[review.split].pending
+        ids.append(review.id)
+        stars.append(review.stars)
+        labels.append(review.label)
+        texts.append(text)
+        if len(ids) >= batch:
+            runs[review.split].spill()
     for split_runs in runs.values():
-        split_runs.spill()
-        split_runs.writer.close()
+        split_runs.finish()
     return runs, counts
 
 
@@ -109,7 +118,8 @@ def merged(runs: Runs, row_group: int) -> Iterator[pa.Table]:
     labels, ids = np.concatenate(runs.labels), np.concatenate(runs.ids)
     order = np.lexsort((ids, -labels.astype(np.int16)))  # stable, as the one in-memory sort was
     run_of = np.repeat(np.arange(len(runs.sizes)), runs.sizes)
-    reader = pa.ipc.open_file(pa.PythonFile(runs.file, mode="r"))
+    spilled = len(runs.sizes) - (runs.tail is not None)
+    reader = pa.ipc.open_file(pa.PythonFile(runs.file, mode="r")) if spilled else None
     last: dict[int, tuple[int, pa.RecordBatch]] = {}  # run -> (piece, batch) read last
     for begin in range(0, len(order), row_group):
         rows = order[begin : begin + row_group]
@@ -120,14 +130,20 @@ def merged(runs: Runs, row_group: int) -> Iterator[pa.Table]:
         for group in np.split(grouped, bounds):
             run_index = int(run_of[group[0]])
             low, high = int(group[0] - starts[run_index]), int(group[-1] - starts[run_index]) + 1
+            if run_index == spilled:  # the tail, in memory
+                parts.extend(runs.tail.slice(low, high - low).to_batches())
+                continue
             for piece in range(low // PIECE, (high - 1) // PIECE + 1):
                 if last.get(run_index, (-1,))[0] != piece:
                     last[run_index] = (piece, reader.get_batch(int(first_piece[run_index]) + piece))
                 offset = max(low - piece * PIECE, 0)
                 parts.append(last[run_index][1].slice(offset, min(high - piece * PIECE, PIECE) - offset))
-        inverse = np.empty_like(by_run)
-        inverse[by_run] = np.arange(len(by_run))
-        yield pa.Table.from_batches(parts, SCHEMA).take(inverse).combine_chunks()
+        gathered = pa.Table.from_batches(parts, SCHEMA)
+        if len(bounds):  # rows of several runs: interleave them
+            inverse = np.empty_like(by_run)
+            inverse[by_run] = np.arange(len(by_run))
+            gathered = gathered.take(inverse)
+        yield gathered.combine_chunks()
 
 
 def check_counts(archive: Path, counts: dict[str, Counter], expected: int) -> None:
@@ -155,7 +171,7 @@ def write_parquet(path: Path, tables: Iterator[pa.Table]) -> None:
             writer.write_table(table)
 
 
-def prepare(archive: Path, out: Path, expected: int, batch: int = BATCH_REVIEWS, row_group: int = ROW_GROUP) -> dict:
+def prepare(archive: Path, out: Path, expected: int, batch: int = RUN_REVIEWS, row_group: int = ROW_GROUP) -> dict:
     """Write out/{train,test}.parquet from the archive; return the per-split counts of the report."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
