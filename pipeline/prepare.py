@@ -3,9 +3,9 @@
 Columns: id, stars (from `<id>_<stars>.txt`), label (pos 1, neg 0) and text. Rows are
 sorted (positives first, then by id), so the same reviews give byte-identical files.
 
-The sort is external, so memory stays bounded whatever the corpus: each batch of reviews is
-sorted and spilled to an unnamed temporary file as a run, then the runs are merged one row
-group at a time, reading from each run only the rows that row group takes.
+The sort is external, so memory stays bounded whatever the corpus: each run of RUN_REVIEWS
+reviews is sorted and spilled to an unnamed temporary file (the last run stays in memory), then
+the runs are merged one row group at a time, reading from each run only the rows it takes.
 """
 
 import contextlib
