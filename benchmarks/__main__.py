@@ -1,8 +1,9 @@
 """All benchmarks in one invocation on the full archive; writes reports/benchmark.json and
-prints the README's tables. About 15 minutes on 2 cores; `--only PART ...` runs some parts
+prints the README's tables. About 25 minutes on 2 cores; `--only PART ...` runs some parts
 (their results replace those parts in reports/benchmark.json, the others are kept).
 
     IMDB_ARCHIVE=../shared/datasets/aclImdb_v1.tar.gz python -m benchmarks [--rounds 3] [--only cold]
+    IMDB_ARCHIVE=... python -m benchmarks --only scaling [--before <git revision>]
 """
 
 import argparse
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
-from benchmarks import data_stages, pipeline_runs, predict
+from benchmarks import data_stages, pipeline_runs, predict, scaling
 from benchmarks.common import ROOT, WORK, extract_labelled
 
 RESULTS = ROOT / "reports" / "benchmark.json"
@@ -23,8 +24,8 @@ RESULTS = ROOT / "reports" / "benchmark.json"
 class Bench:
     """What the parts share: the archive, the extracted files, and a repository after a cold repro."""
 
-    def __init__(self, archive: Path, rounds: int) -> None:
-        self.archive, self.rounds = archive, rounds
+    def __init__(self, archive: Path, rounds: int, before: str | None) -> None:
+        self.archive, self.rounds, self.before = archive, rounds, before
         self.repo: Path | None = None
 
     @cached_property
@@ -67,6 +68,10 @@ def one_review(b: Bench) -> dict:
     return predict.measure(b.reproduced())
 
 
+def sizes(b: Bench) -> dict:
+    return scaling.measure(b.archive, b.rounds, b.before)
+
+
 # In the order they run; each writes results[name].
 PARTS: dict[str, Callable[[Bench], dict]] = {
     "data": data,
@@ -75,6 +80,7 @@ PARTS: dict[str, Callable[[Bench], dict]] = {
     "stages": stages,
     "training": training,
     "predict": one_review,
+    "scaling": sizes,
 }
 
 
@@ -82,11 +88,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds against the tutorial")
     parser.add_argument("--only", nargs="+", choices=list(PARTS), help="run these parts alone")
+    parser.add_argument("--before", metavar="REV", help="scaling: also time this git revision's data stages at 1x")
     args = parser.parse_args()
     archive = os.environ.get("IMDB_ARCHIVE")
     if not archive:
         sys.exit("set IMDB_ARCHIVE=/path/to/aclImdb_v1.tar.gz (the full archive)")
-    bench = Bench(Path(archive).resolve(), args.rounds)
+    bench = Bench(Path(archive).resolve(), args.rounds, args.before)
     kept = json.loads(RESULTS.read_text()) if args.only and RESULTS.exists() else {}
     results = {name: kept[name] for name in PARTS if name in kept}  # the other parts' last results
     started = time.perf_counter()
@@ -148,6 +155,7 @@ def report(r: dict, parts: list[str]) -> str:
             ]
         ),
         "predict": lambda: predict.table(r["predict"]),
+        "scaling": lambda: scaling.table(r["scaling"]),
     }
     return "\n\n".join(tables[name]() for name in parts)
 

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from pipeline.lib import figures, inference, params, paths
 from pipeline.lib.cli import PipelineError, run
-from pipeline.lib.files import load_npz, require
+from pipeline.lib.files import column_at, map_npz, require
 from pipeline.lib.labels import FOLDERS, NAMES
 from pipeline.lib.metrics import accuracy_by, write_csv, write_scores
 
@@ -29,7 +29,7 @@ def length_names() -> dict[int, str]:
 
 
 def review_rows(
-    indices: np.ndarray, test: dict, proba: np.ndarray, predicted: np.ndarray, texts: list[str]
+    indices: np.ndarray, test: dict, proba: np.ndarray, predicted: np.ndarray, texts: dict[int, str]
 ) -> list[dict]:
     return [
         {
@@ -55,9 +55,9 @@ def most_confident_mistakes(y: np.ndarray, proba: np.ndarray, n: int) -> np.ndar
 
 def main() -> None:
     settings = params.load()["evaluate"]
-    test = load_npz(require(paths.split_file(paths.PADDED, "test", ".npz")))
-    prepared = pq.read_table(require(paths.split_file(paths.PREPARED, "test", ".parquet")))
-    if not np.array_equal(prepared.column("id").to_numpy(), test["id"]):
+    test = map_npz(require(paths.split_file(paths.PADDED, "test", ".npz")))  # x is read as predict goes
+    prepared = require(paths.split_file(paths.PREPARED, "test", ".parquet"))
+    if not np.array_equal(pq.read_table(prepared, columns=["id"]).column("id").to_numpy(), test["id"]):
         raise PipelineError("data/padded/test.npz and data/prepared/test.parquet disagree: run `dvc repro`")
     # The exported weights through NumPy: Keras' outputs within 1e-5, without TensorFlow's start-up.
     spec, weights = inference.load(require(paths.MODEL_WEIGHTS))
@@ -78,14 +78,12 @@ def main() -> None:
     bins = np.digitize(test["length"], LENGTH_EDGES)
     write_csv(plots / "length.csv", accuracy_by(bins, correct, "tokens", length_names()))
 
-    texts = prepared.column("text").to_pylist()
     rng = np.random.default_rng(settings["seed"])
     sample = rng.choice(len(y), min(settings["samples"], len(y)), replace=False)
+    mistakes = most_confident_mistakes(y, proba, settings["misclassified"])
+    texts = column_at(prepared, "text", [*sample, *mistakes])  # only the reviews listed, not the column
     write_csv(paths.PREDICTIONS, review_rows(np.sort(sample), test, proba, predicted, texts))
-    write_csv(
-        paths.MISCLASSIFIED,
-        review_rows(most_confident_mistakes(y, proba, settings["misclassified"]), test, proba, predicted, texts),
-    )
+    write_csv(paths.MISCLASSIFIED, review_rows(mistakes, test, proba, predicted, texts))
     figures.confusion_matrix(y, predicted, list(NAMES), paths.FIGURES / "confusion_matrix.png")
     figures.roc(y, proba, paths.FIGURES / "roc.png")
 

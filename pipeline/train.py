@@ -24,7 +24,7 @@ from scmrepo.exceptions import SCMError
 
 from pipeline.lib import figures, multi_worker, params, paths
 from pipeline.lib.cli import PipelineError, run
-from pipeline.lib.files import load_npz, require, write_text
+from pipeline.lib.files import map_npz, require, write_text
 from pipeline.lib.model import build_model, export_weights, recurrent_checks, save_model
 
 log = logging.getLogger("train")
@@ -138,7 +138,7 @@ def start_live(model: keras.Model) -> Live:
 def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
     """Train and save the model; on a worker of a cluster other than the chief, train only."""
     config, settings = p["model"], p["train"]
-    data = load_npz(require(paths.split_file(paths.PADDED, "train", ".npz")))
+    data = map_npz(require(paths.split_file(paths.PADDED, "train", ".npz")))  # no copy until the split
     set_determinism(settings["seed"])
     if warning := portability_warning():
         log.warning(warning)

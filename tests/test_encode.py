@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import in_repo, tiny_params, tiny_reviews
+from conftest import in_repo, tiny_params, tiny_reviews, write_archive
 
 from pipeline import encode, prepare
 from pipeline.lib import paths, text
@@ -36,7 +36,7 @@ def test_parity_with_keras_legacy_tokenizer(num_words: int) -> None:
     keras_tokenizer.fit_on_texts(texts)
     expected = keras_tokenizer.texts_to_sequences(texts)
 
-    vocab = text.fit_vocabulary(text.split_words(texts), num_words)
+    vocab = text.fit_vocabulary([text.distinct_words(text.split_words(texts))[:2]], num_words)
     tokens, offsets = text.texts_to_sequences(texts, vocab)
     ours = [tokens[a:b].tolist() for a, b in itertools.pairwise(offsets)]
     assert ours == expected
@@ -93,3 +93,30 @@ def test_load_vocabulary_reads_what_encode_wrote(tmp_path: Path, monkeypatch: py
     paths.VOCAB.parent.mkdir(parents=True)
     paths.VOCAB.write_text(json.dumps({"num_words": 4, "words": ["film", "café", "東京"]}, ensure_ascii=False))
     assert text.load_vocabulary() == ["film", "café", "東京"]
+
+
+@pytest.mark.parametrize("batch", [1, 2, 5])
+def test_batches_give_the_vocabulary_and_indices_of_one_batch(batch: int) -> None:
+    """Counts merged across batches keep the corpus-wide tie order (TRICKY's ties span batches)."""
+    texts = corpus()
+    vocab = text.fit_vocabulary([text.distinct_words(text.split_words(texts))[:2]], 30)
+    batches = [text.split_words(texts[i : i + batch]) for i in range(0, len(texts), batch)]
+    assert text.fit_vocabulary((text.distinct_words(lists)[:2] for lists in batches), 30) == vocab
+    tokens, offsets = text.texts_to_sequences(texts, vocab)
+    pieces = [text.words_to_sequences(lists, vocab) for lists in batches]
+    np.testing.assert_array_equal(np.concatenate([piece[0] for piece in pieces]), tokens)
+    lengths = np.concatenate([np.diff(piece[1]) for piece in pieces])
+    np.testing.assert_array_equal(lengths, np.diff(offsets))
+
+
+def test_encode_in_tiny_batches_writes_the_bytes_of_one_batch(tmp_path: Path) -> None:
+    members = tiny_reviews()
+    members["aclImdb/train/neg/50_1.txt"] = b""  # a review without words inside a batch
+    archive = write_archive(tmp_path / "a.tar.gz", members)
+    prepare.prepare(archive, tmp_path / "prepared", 0)
+    whole = encode.encode(tmp_path / "prepared", tmp_path / "whole", 40, batch=10**6)
+    for batch in (1, 3, 8):
+        assert encode.encode(tmp_path / "prepared", tmp_path / f"b{batch}", 40, batch=batch) == whole
+        for name in ("train.npz", "test.npz"):
+            assert (tmp_path / f"b{batch}" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
+    assert sorted(path.name for path in (tmp_path / "b3").iterdir()) == ["test.npz", "train.npz"]  # no spill left

@@ -11,7 +11,7 @@ from sklearn import metrics as sk
 
 from pipeline.lib import figures
 from pipeline.lib.cli import PipelineError
-from pipeline.lib.files import fix_zip, load_npz, require, save_npz, write_json
+from pipeline.lib.files import fix_zip, load_npz, map_npz, npz_chunks, npz_writer, require, save_npz, write_json
 from pipeline.lib.metrics import (
     GRID,
     accuracy_by,
@@ -89,11 +89,28 @@ def test_write_scores_writes_the_metrics_and_both_curves(tmp_path: Path) -> None
 
 def test_npz_and_zip_bytes_depend_on_the_contents_alone(tmp_path: Path) -> None:
     arrays = {"x": np.arange(12, dtype=np.int32).reshape(3, 4), "y": np.array([1, 0, 1], np.int8)}
+    save_npz(tmp_path / "spec.npz", spec=np.array('{"layers": []}'))  # a 0-d entry stays 0-d (model.npz's spec)
+    assert load_npz(tmp_path / "spec.npz")["spec"].shape == ()
     save_npz(tmp_path / "a.npz", **arrays)
     save_npz(tmp_path / "b.npz", **arrays)
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
     loaded = load_npz(tmp_path / "a.npz")
     assert set(loaded) == {"x", "y"} and all(np.array_equal(loaded[k], v) for k, v in arrays.items())
+
+    # Streamed chunk by chunk, the same bytes; memory-mapped or read in pieces, the same arrays.
+    with npz_writer(tmp_path / "s.npz") as npz:
+        npz.write_chunks("x", np.int32, (3, 4), [arrays["x"][:1], arrays["x"][1:]])
+        npz.write("y", arrays["y"])
+    assert (tmp_path / "s.npz").read_bytes() == (tmp_path / "a.npz").read_bytes()
+    mapped = map_npz(tmp_path / "a.npz")
+    assert all(np.array_equal(mapped[k], v) and isinstance(mapped[k], np.memmap) for k, v in arrays.items())
+    pieces = list(npz_chunks(tmp_path / "a.npz", "x", [5, 0, 7]))
+    assert [p.tolist() for p in pieces] == [[0, 1, 2, 3, 4], [], [5, 6, 7, 8, 9, 10, 11]]
+    with pytest.raises(PipelineError, match="x is shorter than its offsets say"):
+        list(npz_chunks(tmp_path / "a.npz", "x", [13]))
+    with pytest.raises(ValueError, match="chunks hold"), npz_writer(tmp_path / "short.npz") as npz:
+        npz.write_chunks("x", np.int32, (3, 4), [arrays["x"][:2]])
+    assert not (tmp_path / "short.npz").exists()
 
     for name in ("c.zip", "d.zip"):
         with zipfile.ZipFile(tmp_path / name, "w") as zf:  # the current time in every entry

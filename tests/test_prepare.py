@@ -19,8 +19,14 @@ def test_clean_text_strips_tags_with_a_space_and_decodes_entities() -> None:
     assert cleaned == 'end.  The  film  & "café" <3'
 
 
-def test_rows_carry_id_stars_label_and_clean_non_ascii_text(tiny_archive: Path) -> None:
-    rows, counts = prepare.read_splits(tiny_archive)
+def read_splits(archive: Path, out: Path, expected: int = 0, **streaming: int) -> tuple[dict[str, list[dict]], dict]:
+    """prepare's rows per split, and its report."""
+    report = prepare.prepare(archive, out, expected, **streaming)
+    return {split: pq.read_table(out / f"{split}.parquet").to_pylist() for split in paths.SPLITS}, report
+
+
+def test_rows_carry_id_stars_label_and_clean_non_ascii_text(tiny_archive: Path, tmp_path: Path) -> None:
+    rows, counts = read_splits(tiny_archive, tmp_path / "prepared")
     assert [len(rows[s]) for s in paths.SPLITS] == [24, 24]
     assert counts["train"]["pos"] == counts["train"]["neg"] == 12
     first = rows["train"][0]
@@ -93,29 +99,28 @@ def test_unsafe_member_names_are_never_read_or_written(
 def test_missing_split_folder(tmp_path: Path) -> None:
     members = {k: v for k, v in tiny_reviews().items() if "/test/neg/" not in k}
     archive = write_archive(tmp_path / "a.tar.gz", members)
-    _, counts = prepare.read_splits(archive)
     with pytest.raises(PipelineError, match=r"no reviews in aclImdb/test/neg/"):
-        prepare.check_counts(archive, counts, 0)
+        prepare.prepare(archive, tmp_path / "prepared", 0)
+    assert not (tmp_path / "prepared").exists()  # nothing written, not even the spilled runs
 
 
-def test_unexpected_counts(tiny_archive: Path) -> None:
-    _, counts = prepare.read_splits(tiny_archive)
+def test_unexpected_counts(tiny_archive: Path, tmp_path: Path) -> None:
     with pytest.raises(PipelineError, match="train has 24 reviews, expected 25000"):
-        prepare.check_counts(tiny_archive, counts, 25000)
+        prepare.prepare(tiny_archive, tmp_path / "prepared", 25000)
 
 
 def test_truncated_gzip(tiny_archive: Path, tmp_path: Path) -> None:
     truncated = tmp_path / "t.tar.gz"
     truncated.write_bytes(tiny_archive.read_bytes()[:-300])
     with pytest.raises(PipelineError, match=f"{truncated}: not a readable .tar.gz archive"):
-        prepare.read_splits(truncated)
+        prepare.prepare(truncated, tmp_path / "prepared", 0)
 
 
 def test_not_a_tar(tmp_path: Path) -> None:
     fake = tmp_path / "f.tar.gz"
     fake.write_bytes(gzip.compress(b"just some text, not a tar archive" * 20))
     with pytest.raises(PipelineError, match=f"{fake}: not a readable .tar.gz archive"):
-        prepare.read_splits(fake)
+        prepare.prepare(fake, tmp_path / "prepared", 0)
 
 
 @pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
@@ -125,6 +130,29 @@ def test_long_member_names_in_every_tar_format(tmp_path: Path, fmt: int) -> None
     members.update(tiny_reviews())
     if fmt == tarfile.PAX_FORMAT:
         members["aclImdb/train/unsup/caf\u00e9_0.txt"] = b"a non-ASCII name needs a pax header"
-    rows, counts = prepare.read_splits(write_archive(tmp_path / "a.tar.gz", members, fmt=fmt))
+    rows, counts = read_splits(write_archive(tmp_path / "a.tar.gz", members, fmt=fmt), tmp_path / "prepared")
     assert counts["train"]["pos"] == counts["test"]["neg"] == 12
     assert rows["train"][0]["text"].startswith("A café scene")
+
+
+def test_streaming_in_tiny_batches_gives_the_bytes_of_one_batch(tmp_path: Path) -> None:
+    """Runs of 1 to 7 reviews merged give the files of one in-memory sort, ties included: reviews
+    with the same label and id (other stars) stay in archive order."""
+    members = tiny_reviews()
+    members["aclImdb/train/pos/3_9.txt"] = b"same label and id as 3_10"  # first in the reversed archive
+    members["aclImdb/test/neg/0_4.txt"] = b"same label and id as 0_1"
+    archive = write_archive(tmp_path / "a.tar.gz", dict(reversed(list(members.items()))))
+    whole = tmp_path / "whole"
+    prepare.prepare(archive, whole, 0, batch=10**6)
+    for batch in (1, 2, 7):
+        prepare.prepare(archive, tmp_path / f"b{batch}", 0, batch=batch)
+        for split in paths.SPLITS:
+            name = f"{split}.parquet"
+            assert (tmp_path / f"b{batch}" / name).read_bytes() == (whole / name).read_bytes(), (batch, split)
+    rows = pq.read_table(whole / "train.parquet").to_pylist()
+    assert [row["stars"] for row in rows if (row["label"], row["id"]) == (1, 3)] == [9, 10]
+    # Row groups of 5 rows: other bytes (a row group is part of the format), the same rows.
+    prepare.prepare(archive, tmp_path / "groups", 0, batch=3, row_group=5)
+    grouped = pq.ParquetFile(tmp_path / "groups" / "train.parquet")
+    assert grouped.metadata.num_row_groups == 5
+    assert grouped.read().to_pylist() == rows

@@ -4,13 +4,15 @@ corpus, and that predict and baseline must repeat exactly on new text.
 Tokenizing is exactly Keras' legacy `Tokenizer(num_words)`: lower-case, its punctuation
 filters, split on " ", index 1 = the most frequent word, ties in order of first appearance,
 words at index >= num_words dropped. Splitting, counting and look-ups run in Arrow's C++
-kernels over all reviews at once, several times faster than the Tokenizer's loop over words.
+kernels over a batch of reviews at a time, several times faster than the Tokenizer's loop over
+words; the data stages stream batches of BATCH_REVIEWS, so their memory does not grow with the
+corpus, and any batch size gives the same bytes.
 """
 
 import html
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +26,10 @@ FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # keras Tokenizer's default fi
 # The filters are ASCII, and ASCII bytes never occur inside a multi-byte UTF-8 character, so
 # translating the encoded bytes is the same as translating the text, and much faster.
 _BYTES_TO_SPACE = bytes.maketrans(FILTERS.encode(), b" " * len(FILTERS))
+
+# Reviews per batch in prepare, encode and pad: memory per batch against Arrow's per-call cost.
+# Not a parameter: it changes no output byte (tests run batches of a few reviews against one batch).
+BATCH_REVIEWS = 8192
 
 
 def clean_text(raw: str) -> str:
@@ -39,24 +45,43 @@ def split_words(texts: Sequence[str]) -> pa.ListArray:
     return pc.split_pattern(pa.array(spaced, pa.binary()).view(pa.string()), " ")
 
 
-def fit_vocabulary(lists: pa.ListArray, num_words: int) -> list[str]:
-    """The num_words - 1 most frequent words of split_words(texts); word i (from 0) gets index i + 1."""
-    words = pc.list_flatten(lists)
-    # value_counts lists words in order of first appearance; a stable sort keeps that for ties.
-    counts = pc.value_counts(pc.filter(words, pc.not_equal(words, "")))
-    order = np.argsort(-counts.field("counts").to_numpy(), kind="stable")[: num_words - 1]
-    return counts.field("values").take(order).to_pylist()
+def distinct_words(lists: pa.ListArray) -> tuple[pa.StringArray, np.ndarray, np.ndarray]:
+    """A batch of split_words lists as its distinct words in order of first appearance, each word's
+    code (its index among them), and offsets: review i is codes[offsets[i]:offsets[i+1]]."""
+    encoded = pc.dictionary_encode(pc.list_flatten(lists))
+    return encoded.dictionary, encoded.indices.to_numpy(), (lists.offsets.to_numpy() - lists.offsets[0].as_py())
+
+
+def fit_vocabulary(batches: Iterable[tuple[pa.StringArray, np.ndarray]], num_words: int) -> list[str]:
+    """The num_words - 1 most frequent words over batches of distinct_words' (words, codes), in corpus
+    order; word i (from 0) gets index i + 1."""
+    totals: dict[str, int] = {}  # insertion order = first appearance in the whole corpus
+    for words, codes in batches:
+        counts = np.bincount(codes, minlength=len(words))
+        for word, count in zip(words.to_pylist(), counts.tolist(), strict=True):
+            if word:  # the empty strings split_words keeps
+                totals[word] = totals.get(word, 0) + count
+    frequency = np.fromiter(totals.values(), dtype=np.int64, count=len(totals))
+    order = np.argsort(-frequency, kind="stable")[: num_words - 1]  # stable: ties keep corpus order
+    words = list(totals)
+    return [words[i] for i in order]
+
+
+def codes_to_sequences(
+    words: pa.StringArray, codes: np.ndarray, offsets: np.ndarray, vocab: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """distinct_words' output as indices: each word looked up once, not once per occurrence."""
+    lookup = pc.fill_null(pc.index_in(words, value_set=pa.array(vocab, pa.string())), -1).to_numpy() + 1
+    mapped = lookup.astype(np.int32)[codes]
+    known = mapped != 0
+    kept = np.zeros(len(known) + 1, dtype=np.int64)
+    np.cumsum(known, out=kept[1:])
+    return mapped[known], kept[offsets]
 
 
 def words_to_sequences(lists: pa.ListArray, vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """All reviews' indices concatenated, and offsets: review i is tokens[offsets[i]:offsets[i+1]]."""
-    found = pc.index_in(pc.list_flatten(lists), value_set=pa.array(vocab, pa.string()))
-    known = found.is_valid()
-    tokens = pc.filter(found, known).to_numpy().astype(np.int32) + 1
-    rows = pc.filter(pc.list_parent_indices(lists), known).to_numpy()
-    offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=len(lists)), out=offsets[1:])
-    return tokens, offsets
+    return codes_to_sequences(*distinct_words(lists), vocab)
 
 
 def texts_to_sequences(texts: Sequence[str], vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
