@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 
 from pipeline.baseline import fit_counts, transform_counts
@@ -30,13 +31,34 @@ def test_counts_are_count_vectorizers(max_features: int, ngram_max: int) -> None
         token_pattern=WORD, max_features=max_features, ngram_range=(1, ngram_max), dtype=np.float64
     )
     expected = reference.fit_transform(train)
-    counts, vocabulary = fit_counts(train, max_features, ngram_max)
+    counts, vocabulary = fit_counts([train], max_features, ngram_max)
     assert vocabulary == reference.get_feature_names_out().tolist()
-    for ours, theirs in (
-        (counts, expected),
-        (transform_counts(test, vocabulary, ngram_max), reference.transform(test)),
-    ):
-        assert type(ours) is type(theirs) and ours.shape == theirs.shape
-        for field in ("indptr", "indices", "data"):  # each row's order too: it orders the TF-IDF sums
-            assert getattr(ours, field).dtype == getattr(theirs, field).dtype
-            assert np.array_equal(getattr(ours, field), getattr(theirs, field)), field
+    assert_same(counts, expected)
+    assert_same(transform_counts([test], vocabulary, ngram_max), reference.transform(test))
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3])
+@pytest.mark.parametrize(("max_features", "ngram_max"), [(5, 1), (1999, 1), (7, 2), (40, 3)])
+def test_batches_give_the_matrices_of_one_batch(batch: int, max_features: int, ngram_max: int) -> None:
+    """Terms first seen in a later batch are numbered after the earlier ones, as in one pass."""
+    train, test = corpus(60, 2), corpus(30, 3)
+    counts, vocabulary = fit_counts(batches(train, batch), max_features, ngram_max)
+    expected, expected_vocabulary = fit_counts([train], max_features, ngram_max)
+    assert vocabulary == expected_vocabulary
+    assert_same(counts, expected)
+    assert_same(
+        transform_counts(batches(test, batch), vocabulary, ngram_max), transform_counts([test], vocabulary, ngram_max)
+    )
+
+
+def batches(texts: list[str], size: int) -> list[list[str]]:
+    return [texts[i : i + size] for i in range(0, len(texts), size)]
+
+
+def assert_same(ours: sparse.csr_matrix, theirs: sparse.csr_matrix) -> None:
+    assert type(ours) is type(theirs) and ours.shape == theirs.shape
+    # Marked sorted though renumbered rows are not: anything that re-sorted them would reorder the TF-IDF sums.
+    assert ours.has_sorted_indices == theirs.has_sorted_indices
+    for field in ("indptr", "indices", "data"):  # each row's order too: it orders the TF-IDF sums
+        assert getattr(ours, field).dtype == getattr(theirs, field).dtype
+        assert np.array_equal(getattr(ours, field), getattr(theirs, field)), field

@@ -181,13 +181,13 @@ def npz_chunks(path: Path, name: str, sizes: Iterable[int]) -> Iterator[np.ndarr
             yield np.frombuffer(data, dtype=dtype)
 
 
-def column_values(path: Path, column: str) -> Iterator[Any]:
-    """One Parquet column's values in row order, read a batch at a time: a consumer that streams
-    (scikit-learn's vectorizers do) never holds the whole column."""
+def column_batches(path: Path, column: str, size: int) -> Iterator[list[Any]]:
+    """One Parquet column's values in row order, `size` rows at a time: a consumer that works batch
+    by batch never holds the whole column."""
     import pyarrow.parquet as pq  # here, so that the stages without Parquet do not import it
 
-    for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(columns=[column]):
-        yield from batch.column(0).to_pylist()
+    for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=size, columns=[column]):
+        yield batch.column(0).to_pylist()
 
 
 def column_at(path: Path, column: str, rows: Iterable[int]) -> dict[int, Any]:
