@@ -137,7 +137,8 @@ def measure(source: Path, rounds: int, before: str | None) -> dict:
         result["sizes"][f"{k}x"]["train_one_epoch"] = entry([stage("train", trained[k])], k * REVIEWS // 2)
     for k in SIZES:
         (repos[k] / "models").mkdir(exist_ok=True)
-        shutil.copy(trained[SIZES[0]] / "models" / "model.keras", repos[k] / "models" / "model.keras")
+        for model in ("model.keras", "model.npz"):  # evaluate reads the exported weights
+            shutil.copy(trained[SIZES[0]] / "models" / model, repos[k] / "models" / model)
         for name in MODEL_STAGES:
             result["sizes"][f"{k}x"][name] = entry([stage(name, repos[k])], k * REVIEWS // 2)
     result["ratios_16x_over_1x"] = {
