@@ -8,6 +8,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,20 @@ def timed(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
     if os.waitstatus_to_exitcode(status):
         raise SystemExit(f"{' '.join(args)} failed:\n{log[-3000:]}")
     return Run(seconds, usage.ru_maxrss / 1024, log)
+
+
+def alternating(
+    name: str, rounds: int, base: Callable[[], Run], ours: Callable[[], Run]
+) -> tuple[list[Run], list[Run]]:
+    """`rounds` runs of each, the order flipped each round, so that load on this shared machine
+    falls on both alike; each round is printed as it ends."""
+    bases: list[Run] = []
+    runs: list[Run] = []
+    for round_ in range(1, rounds + 1):
+        for measure, into in ((base, bases), (ours, runs)) if round_ % 2 else ((ours, runs), (base, bases)):
+            into.append(measure())
+        print(f"{name} round {round_}: {bases[-1].seconds:.2f} s against {runs[-1].seconds:.2f} s", file=sys.stderr)
+    return bases, runs
 
 
 def median(runs: list[Run]) -> Run:

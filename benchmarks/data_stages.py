@@ -2,14 +2,14 @@
 
 The tutorial reads 50,000 extracted files, fits Keras' legacy Tokenizer and calls
 pad_sequences, in one process. The pipeline runs its three stages as DVC would: three
-processes, straight from the archive. Rounds alternate between the two so that load on this
-shared machine hits both alike; medians are compared.
+processes, straight from the archive. Rounds alternate between the two, the order flipped each
+round, so that load on this shared machine hits both alike; medians are compared.
 """
 
 import sys
 from pathlib import Path
 
-from benchmarks.common import ROOT, Run, median, scratch_repo, timed
+from benchmarks.common import ROOT, Run, alternating, median, scratch_repo, timed
 
 STAGES = ("prepare", "encode", "pad")
 REVIEWS = 50_000
@@ -17,17 +17,20 @@ REVIEWS = 50_000
 
 def measure(archive: Path, data_dir: Path, rounds: int) -> dict:
     repo = scratch_repo("data_stages", archive)
-    tutorial: list[Run] = []
     stages: dict[str, list[Run]] = {stage: [] for stage in STAGES}
-    for round_ in range(1, rounds + 1):
-        tutorial.append(timed([sys.executable, "-m", "benchmarks.tutorial", str(data_dir), "--data-only"], ROOT))
+
+    def pipeline() -> Run:
         for stage in STAGES:
             stages[stage].append(timed([sys.executable, "-m", f"pipeline.{stage}"], repo))
-        pipeline_seconds = sum(runs[-1].seconds for runs in stages.values())
-        print(
-            f"data round {round_}: tutorial {tutorial[-1].seconds:.2f} s, pipeline {pipeline_seconds:.2f} s",
-            file=sys.stderr,
-        )
+        runs = [runs[-1] for runs in stages.values()]
+        return Run(sum(r.seconds for r in runs), max(r.peak_rss_mb for r in runs))
+
+    tutorial, _ = alternating(
+        "data (tutorial against prepare + encode + pad)",
+        rounds,
+        lambda: timed([sys.executable, "-m", "benchmarks.tutorial", str(data_dir), "--data-only"], ROOT),
+        pipeline,
+    )
     base = median(tutorial)
     per_stage = {stage: median(runs) for stage, runs in stages.items()}
     pipeline_seconds = sum(r.seconds for r in per_stage.values())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.common import BIN, ROOT, Run, copy_project, median, timed
+from benchmarks.common import BIN, ROOT, Run, alternating, copy_project, median, timed
 
 STAGES = ("download", "prepare", "encode", "pad", "train", "evaluate", "baseline")
 ALL_STAGES = sorted(("check", *STAGES))  # what a cold `dvc repro` runs; `check` only validates params.yaml
@@ -50,21 +50,21 @@ def repro(repo: Path, archive: Path) -> tuple[Run, list[str]]:
 
 def cold_against_tutorial(archive: Path, data_dir: Path, rounds: int) -> tuple[dict, Path]:
     """Medians of alternating rounds, the order flipped each round, so load on this shared machine
-    falls on both alike."""
-    pipeline, tutorial = [], []
-    for round_ in range(1, rounds + 1):
-        for which in ("tutorial", "pipeline") if round_ % 2 else ("pipeline", "tutorial"):
-            if which == "tutorial":
-                tutorial.append(timed([sys.executable, "-m", "benchmarks.tutorial", str(data_dir)], ROOT))
-            else:
-                repo = git_dvc_repo("cold")
-                run, ran = repro(repo, archive)
-                assert sorted(ran) == ALL_STAGES, ran
-                pipeline.append(run)
-        print(
-            f"cold round {round_}: tutorial {tutorial[-1].seconds:.1f} s, dvc repro {pipeline[-1].seconds:.1f} s",
-            file=sys.stderr,
-        )
+    falls on both alike. Also returns the last round's repository, reproduced."""
+    repos: list[Path] = []
+
+    def cold_repro() -> Run:
+        repos.append(git_dvc_repo("cold"))
+        run, ran = repro(repos[-1], archive)
+        assert sorted(ran) == ALL_STAGES, ran
+        return run
+
+    tutorial, pipeline = alternating(
+        "cold (tutorial against dvc repro)",
+        rounds,
+        lambda: timed([sys.executable, "-m", "benchmarks.tutorial", str(data_dir)], ROOT),
+        cold_repro,
+    )
     script, cold = median(tutorial), median(pipeline)
     return {
         "rounds": rounds,
@@ -73,7 +73,7 @@ def cold_against_tutorial(archive: Path, data_dir: Path, rounds: int) -> tuple[d
         "ratio_cold_over_tutorial": round(cold.seconds / script.seconds, 3),
         "tutorial_rounds_seconds": [round(r.seconds, 2) for r in tutorial],
         "cold_rounds_seconds": [round(r.seconds, 2) for r in pipeline],
-    }, repo
+    }, repos[-1]
 
 
 def reproduced_repo(archive: Path) -> Path:

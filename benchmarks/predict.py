@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.common import ROOT, median, timed
+from benchmarks.common import ROOT, alternating, median, timed
 
 REVIEW = "A fine film: the plot was moving and the acting superb, though the ending dragged on."
 NUMPY = [sys.executable, "-m", "pipeline.predict", REVIEW]
@@ -26,14 +26,9 @@ def measure(repo: Path, rounds: int = 5) -> dict:
     fast, keras = probability(NUMPY, repo), probability(KERAS, repo)
     if fast != keras:
         raise SystemExit(f"predict printed {fast}, Keras {keras}")
-    numpy_runs, keras_runs = [], []
-    for round_ in range(1, rounds + 1):
-        numpy_runs.append(timed(NUMPY, repo, ENV))
-        keras_runs.append(timed(KERAS, repo, ENV))
-        print(
-            f"predict round {round_}: {numpy_runs[-1].seconds:.2f} s, Keras route {keras_runs[-1].seconds:.2f} s",
-            file=sys.stderr,
-        )
+    keras_runs, numpy_runs = alternating(
+        "predict (Keras route against NumPy)", rounds, lambda: timed(KERAS, repo, ENV), lambda: timed(NUMPY, repo, ENV)
+    )
     numpy_run, keras_run = median(numpy_runs), median(keras_runs)
     return {
         "rounds": rounds,
