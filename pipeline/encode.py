@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from pipeline.lib import params, paths
 from pipeline.lib.cli import PipelineError, run
-from pipeline.lib.files import npz_writer, require, spill, write_json
+from pipeline.lib.files import column_batches, npz_writer, require, spill, write_json
 from pipeline.lib.text import (
     BATCH_REVIEWS,
     codes_to_sequences,
@@ -34,16 +34,13 @@ from pipeline.lib.text import (
 log = logging.getLogger("encode")
 
 CHUNK = 1 << 20  # indices per read when copying the spill into the .npz
-READ_BUFFER = 1 << 20  # bytes per read of a Parquet column chunk
 WORDS = pa.schema([("words", pa.string())])
 
 
 def word_batches(path: Path, batch: int) -> Iterator[pa.ListArray]:
     """split_words over the texts of a prepared split, `batch` reviews at a time."""
-    # Without pre-buffering and with a read buffer, the reader holds a buffer, not whole row groups.
-    reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER)
-    for records in reader.iter_batches(batch_size=batch, columns=["text"]):
-        yield split_words(records.column("text").to_pylist())
+    for texts in column_batches(path, "text", batch):
+        yield split_words(texts)
 
 
 def write_split(source: Path, target: Path, sequences: Iterable[tuple[np.ndarray, np.ndarray]]) -> int:

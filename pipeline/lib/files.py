@@ -181,12 +181,17 @@ def npz_chunks(path: Path, name: str, sizes: Iterable[int]) -> Iterator[np.ndarr
             yield np.frombuffer(data, dtype=dtype)
 
 
+READ_BUFFER = 1 << 20  # bytes per read of a Parquet column chunk
+
+
 def column_batches(path: Path, column: str, size: int) -> Iterator[list[Any]]:
     """One Parquet column's values in row order, `size` rows at a time: a consumer that works batch
     by batch never holds the whole column."""
     import pyarrow.parquet as pq  # here, so that the stages without Parquet do not import it
 
-    for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=size, columns=[column]):
+    # Without pre-buffering and with a read buffer, the reader holds a buffer, not whole row groups.
+    reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER)
+    for batch in reader.iter_batches(batch_size=size, columns=[column]):
         yield batch.column(0).to_pylist()
 
 
