@@ -1,5 +1,5 @@
 """All benchmarks in one invocation on the full archive; writes reports/benchmark.json and
-prints the README's tables. About 25 minutes on 2 cores; `--only PART ...` runs some parts
+prints the tables of docs/benchmarks.md. About 25 minutes on 2 cores; `--only PART ...` runs some parts
 (their results replace those parts in reports/benchmark.json, the others are kept).
 
     IMDB_ARCHIVE=../shared/datasets/aclImdb_v1.tar.gz python -m benchmarks [--rounds 3] [--only cold]
@@ -15,10 +15,10 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
-from benchmarks import data_stages, pipeline_runs, predict, scaling
-from benchmarks.common import ROOT, WORK, extract_labelled
+from benchmarks import data_stages, pipeline_runs, predict, report, scaling
+from benchmarks.common import WORK, extract_labelled
 
-RESULTS = ROOT / "reports" / "benchmark.json"
+RESULTS = report.RESULTS
 
 
 class Bench:
@@ -102,62 +102,7 @@ def main() -> None:
             results[name] = part(bench)
     results["seconds"] = round(time.perf_counter() - started)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(report(results, args.only or list(PARTS)))
-
-
-def report(r: dict, parts: list[str]) -> str:
-    tables = {
-        "data": lambda: data_stages.table(r["data"]),
-        "cold": lambda: "\n".join(
-            [
-                "| run | wall s | against |",
-                "|---|---|---|",
-                f"| tutorial script, 10 epochs (baseline) | {r['cold']['tutorial_script_seconds']:.1f} | |",
-                f"| cold `dvc repro`, empty cache | {r['cold']['cold_repro_seconds']:.1f} "
-                f"| **{r['cold']['ratio_cold_over_tutorial']}** x tutorial (target <= 0.7; medians of "
-                f"{r['cold']['rounds']} alternating rounds) |",
-            ]
-        ),
-        "loop": lambda: "\n".join(
-            [
-                "| run | wall s | against |",
-                "|---|---|---|",
-                f"| warm `dvc repro`, nothing changed | {r['loop']['warm_repro_seconds']:.2f} "
-                f"| {r['loop']['warm_repro_seconds'] / r['loop']['dvc_startup_seconds']:.1f} x `dvc --version` "
-                f"({r['loop']['dvc_startup_seconds']:.2f} s); target <= 1.5 s |",
-                f"| `dvc repro` after editing `train.epochs` ({', '.join(r['loop']['edit_train_epochs_ran'])} ran) "
-                f"| {r['loop']['edit_train_epochs_seconds']:.1f} | |",
-                f"| `dvc exp run -S train.epochs={r['loop']['exp_run_epochs']}` "
-                f"({', '.join(r['loop']['exp_run_ran'])} ran) | {r['loop']['exp_run_seconds']:.1f} | |",
-            ]
-        ),
-        "stages": lambda: "\n".join(
-            [
-                "| stage | wall s | peak RSS MB | reviews/s | outside `fit` s |",
-                "|---|---|---|---|---|",
-                *(
-                    f"| {name} | {s['seconds']:.2f} | {s['peak_rss_mb']} | {s['reviews_per_second']:,} "
-                    f"| {s.get('outside_fit_seconds', '')} |"
-                    for name, s in r["stages"].items()
-                ),
-            ]
-        ),
-        "training": lambda: "\n".join(
-            [
-                "| cell (default size) | first epoch s | s / epoch | samples/s | vs simple_rnn |",
-                "|---|---|---|---|---|",
-                *(
-                    f"| {cell} | {t['first_epoch_seconds']:.1f} | {t['seconds_per_epoch']:.2f} "
-                    f"| {t['samples_per_second']:,} "
-                    f"| {t['seconds_per_epoch'] / r['training']['simple_rnn']['seconds_per_epoch']:.2f} x |"
-                    for cell, t in r["training"].items()
-                ),
-            ]
-        ),
-        "predict": lambda: predict.table(r["predict"]),
-        "scaling": lambda: scaling.table(r["scaling"]),
-    }
-    return "\n\n".join(tables[name]() for name in parts)
+    print(report.report(results))  # `make docs` writes them into docs/benchmarks.md
 
 
 if __name__ == "__main__":

@@ -43,15 +43,3 @@ def measure(archive: Path, data_dir: Path, rounds: int) -> dict:
         "ratio_pipeline_over_tutorial": round(pipeline_seconds / base.seconds, 3),
         "stages": {stage: round(r.seconds, 3) for stage, r in per_stage.items()},
     }
-
-
-def table(result: dict) -> str:
-    rows = [
-        "| data path | wall s | peak RSS MB | reviews/s |",
-        "|---|---|---|---|",
-        f"| tutorial: 50,000 files + Tokenizer + pad_sequences | {result['tutorial_seconds']:.2f} "
-        f"| {result['tutorial_peak_rss_mb']} | {REVIEWS / result['tutorial_seconds']:,.0f} |",
-        f"| pipeline: prepare + encode + pad | {result['pipeline_seconds']:.2f} "
-        f"| {result['pipeline_peak_rss_mb']} | {REVIEWS / result['pipeline_seconds']:,.0f} |",
-    ]
-    return "\n".join(rows) + f"\n\npipeline / tutorial = **{result['ratio_pipeline_over_tutorial']}** (target <= 0.5)"

@@ -38,17 +38,3 @@ def measure(repo: Path, rounds: int = 5) -> dict:
         "keras_route_peak_rss_mb": round(keras_run.peak_rss_mb),
         "ratio_over_keras_route": round(numpy_run.seconds / keras_run.seconds, 3),
     }
-
-
-def table(result: dict) -> str:
-    return "\n".join(
-        [
-            "| predict, one review, cold | wall s | peak RSS MB |",
-            "|---|---|---|",
-            f"| Keras route (TensorFlow, models/model.keras; before) | {result['keras_route_seconds']:.2f} "
-            f"| {result['keras_route_peak_rss_mb']} |",
-            f"| NumPy route (models/model.npz) | **{result['seconds']:.2f}** | {result['peak_rss_mb']} |",
-            "",
-            f"predict / Keras route = **{result['ratio_over_keras_route']}**; target <= 2 s",
-        ]
-    )

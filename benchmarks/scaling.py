@@ -199,28 +199,3 @@ def plot(result: dict) -> None:
     figure.tight_layout()
     FIGURE.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(FIGURE, dpi=100)
-
-
-def table(result: dict) -> str:
-    sizes = list(result["sizes"])
-    head = " | ".join(f"{k} wall s | {k} peak RSS MB" for k in sizes)
-    lines = [f"| stage | {head} | 16x / 1x time |", "|---" * (2 * len(sizes) + 2) + "|"]
-    for name in (*DATA_STAGES, "train_one_epoch", *MODEL_STAGES):
-        cells = " | ".join(
-            f"{result['sizes'][k][name]['seconds']:.2f} | {result['sizes'][k][name]['peak_rss_mb']:,}"
-            if name in result["sizes"][k]
-            else "- | -"
-            for k in sizes
-        )
-        lines.append(f"| {name} | {cells} | {result['ratios_16x_over_1x'][name]} |")
-    if result.get("before_1x"):
-        before = f"before ({result['before']})"
-        lines += ["", f"| stage, 1x | {before} wall s | peak RSS MB | after wall s | peak RSS MB | after / before |"]
-        lines.append("|---|---|---|---|---|---|")
-        for name in DATA_STAGES:
-            b, a = result["before_1x"][name], result["sizes"]["1x"][name]
-            lines.append(
-                f"| {name} | {b['seconds']:.2f} | {b['peak_rss_mb']} | {a['seconds']:.2f} | {a['peak_rss_mb']} "
-                f"| {result['ratios_1x_after_over_before'][name]} |"
-            )
-    return "\n".join(lines)
