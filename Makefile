@@ -1,9 +1,11 @@
 # `make repro` runs the pipeline, `make test` the tests; each first builds .venv from the pinned
-# requirements if it is missing or older than them.
+# requirements if it is missing or older than them. `make env` only builds it.
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test lint bench mutants plots exps
+.PHONY: env repro test lint docs bench mutants plots exps
+
+env: $(VENV)/.installed
 
 repro: $(VENV)/.installed
 	dvc repro
@@ -13,6 +15,10 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	ruff check . && ruff format --check .
+
+# The generated tables of README.md and docs/ (tests/test_docs.py fails while one is stale).
+docs: $(VENV)/.installed
+	python -m tools.docs
 
 bench: $(VENV)/.installed
 	python -m benchmarks

@@ -141,7 +141,7 @@ def test_empty_sha256_accepts_any_archive_loudly(
 
 
 def independent_reviews_digest(archive: Path) -> str:
-    """README's formula, computed with the standard library's tarfile: sha256 over the sorted
+    """docs/pipeline.md's formula (Offline), computed with the standard library's tarfile: sha256 over the sorted
     lines `name<TAB>sha256(content)` of the labelled train/test reviews."""
     labelled = re.compile(r"aclImdb/(train|test)/(pos|neg)/\d+_\d+\.txt")
     with tarfile.open(archive) as tar:

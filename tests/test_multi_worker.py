@@ -83,7 +83,7 @@ class Run:
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """The README's recipe: a commit with the data pushed; on each worker a clone and `dvc pull`;
+    """docs/distributed.md's recipe: a commit with the data pushed; on each worker a clone and `dvc pull`;
     then `dvc repro train` on the chief and `python -m pipeline.train` on the other worker.
 
     No dropout, so that a one-process run computes the same thing; a learning rate at which the

@@ -126,7 +126,7 @@ def test_experiment_with_another_cell(pushed_repo: Path, tmp_path: Path) -> None
 
 
 def test_a_queued_grid_runs_every_experiment(pushed_repo: Path, tmp_path: Path) -> None:
-    """README's queued grid: `dvc exp run --queue` with two values, `dvc queue start`, then both show."""
+    """docs/experiments.md's queued grid: `dvc exp run --queue` with two values, `dvc queue start`, then both show."""
     repo = clone(pushed_repo, tmp_path / "grid")
     dvc(repo, "pull")
     dvc(repo, "exp", "run", "--queue", "-S", "model.units=3,5")
@@ -145,7 +145,7 @@ def test_a_queued_grid_runs_every_experiment(pushed_repo: Path, tmp_path: Path) 
 
 def test_the_model_is_a_registry_artifact(pushed_repo: Path, tmp_path: Path) -> None:
     """A version is an annotated git tag in GTO's form; `dvc artifacts get` then fetches its model from the
-    repository's DVC remote, as README's "Sharing runs" says."""
+    repository's DVC remote, as docs/sharing.md says."""
     run_cmd(["git", "tag", "-a", "imdb-rnn@v1.0.0", "-m", "Registering artifact imdb-rnn version v1.0.0"], pushed_repo)
     dvc(tmp_path, "artifacts", "get", str(pushed_repo), "imdb-rnn", "-o", "model.keras")
     assert (tmp_path / "model.keras").read_bytes() == (pushed_repo / "models" / "model.keras").read_bytes()
@@ -163,7 +163,7 @@ def experiments(repo: Path) -> dict[str, dict]:
 
 
 def test_an_experiment_grid_split_over_two_machines(pushed_repo: Path, tmp_path: Path) -> None:
-    """The README's recipe: a shared git remote (a bare repository) and a shared DVC remote; each
+    """docs/sharing.md's recipe: a shared git remote (a bare repository) and a shared DVC remote; each
     machine runs its half of the grid and pushes it; any clone pulls them all. The grid is the
     baseline's C, whose runs need no TensorFlow, so that the test stays fast."""
     shared = tmp_path / "shared.git"
