@@ -7,14 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-from conftest import ROOT
+from tutorial_params import tutorial
 
 from pipeline.lib import inference
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.model import build_model, export_weights, keras
 
-DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())["model"]
+DEFAULT = tutorial()["model"]
 VARIANTS = list(itertools.product(["simple_rnn", "lstm", "gru"], [False, True], [1, 2]))
 
 

@@ -5,12 +5,11 @@ import itertools
 
 import numpy as np
 import pytest
-import yaml
-from conftest import ROOT
+from tutorial_params import tutorial
 
 from pipeline.lib.model import build_model, recurrent_checks, recurrent_params
 
-DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())["model"]
+DEFAULT = tutorial()["model"]
 
 
 def test_default_model_is_the_tutorials() -> None:

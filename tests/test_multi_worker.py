@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import yaml
 from conftest import ROOT, dvc, make_dvc_repo, run_cmd, set_params, tiny_reviews, write_archive
+from tutorial_params import tutorial
 
 from pipeline.lib.backend import keras
 from pipeline.lib.cli import PipelineError
@@ -214,7 +215,7 @@ def test_a_bad_cluster_timeout_is_named(monkeypatch: pytest.MonkeyPatch, value: 
 
 
 def test_train_without_tf_config_fails_in_one_line(tmp_path: Path) -> None:
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = tutorial()
     params["train"].update(distribute="multi_worker", workers=2)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     result = run_cmd([sys.executable, "-m", "pipeline.train"], tmp_path, False, PYTHONPATH=str(ROOT), TF_CONFIG="")
