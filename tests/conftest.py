@@ -170,8 +170,10 @@ def archive_server(tiny_archive: Path) -> Iterator[ArchiveServer]:
 
 
 def tiny_params(archive: Path) -> dict:
-    """params.yaml's defaults, shrunk so the whole pipeline runs in seconds on the tiny archive."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    """The tutorial's setup (not the user's params.yaml), shrunk so the whole pipeline runs in seconds."""
+    from tutorial_params import tutorial
+
+    params = tutorial()
     params["data"].update(url=str(archive), sha256="", reviews_sha256="")
     params["prepare"]["reviews_per_split"] = 0
     params["encode"]["num_words"] = 50
