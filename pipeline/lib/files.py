@@ -12,6 +12,7 @@ from typing import IO, Any, BinaryIO
 
 import numpy as np
 
+from pipeline.lib import paths
 from pipeline.lib.cli import PipelineError
 
 # Zip entries carry a timestamp; a fixed one keeps .npz files byte-identical across runs.
@@ -211,7 +212,74 @@ def column_at(path: Path, column: str, rows: Iterable[int]) -> dict[int, Any]:
 
 
 def require(path: Path) -> Path:
-    """Fail with one line, not a traceback, when an input of a stage is missing."""
+    """Fail with one line, not a traceback, when an input of a stage is missing, naming the DVC
+    command that brings it back."""
     if not path.exists():
-        raise PipelineError(f"{path}: not found; run `dvc repro` to build it")
+        raise PipelineError(f"{path}: not found; {how_to_restore(path)}")
     return path
+
+
+def how_to_restore(path: Path) -> str:
+    """`dvc checkout` when the DVC cache holds `path`, `dvc pull` when a configured remote may,
+    else `dvc repro`. Read from dvc.lock and .dvc/config{,.local} in the working directory (the
+    repository's root), without importing DVC: stages and predict must start fast."""
+    try:
+        found = _locked_out(Path(os.path.relpath(path)).as_posix())
+        config = _dvc_config()
+    except Exception:  # no dvc.lock, or one this cannot read: nothing to restore from
+        found, config = None, {}
+    if found:
+        md5, inside = found
+        if _holds(paths.DVC_DIR / config.get("cache", {}).get("dir", "cache"), md5, inside):
+            return "run `dvc checkout` to restore it from the DVC cache"
+        urls = [section.get("url", "") for name, section in config.items() if name.startswith("remote ")]
+        # A local remote is looked into; another (s3://, ssh://...) is taken to hold what was pushed.
+        if any("://" in url or _holds(paths.DVC_DIR / url, md5, inside) for url in urls):
+            return "run `dvc pull` to fetch it from the DVC remote"
+    return "run `dvc repro` to build it"
+
+
+def _locked_out(wanted: str) -> tuple[str, str] | None:
+    """The md5 that dvc.lock records for the output holding `wanted`, and `wanted`'s path inside it."""
+    import yaml  # only on this failure path
+
+    lock = yaml.safe_load(paths.DVC_LOCK.read_text()) or {}
+    for stage in (lock.get("stages") or {}).values():
+        for out in stage.get("outs") or []:
+            inside = Path(os.path.relpath(wanted, out["path"])).as_posix()
+            if not inside.startswith(".."):
+                return str(out.get("md5", "")), inside
+    return None
+
+
+def _dvc_config() -> dict[str, dict[str, str]]:
+    """.dvc/config, then .dvc/config.local over it: section -> key -> value (configobj's INI)."""
+    sections: dict[str, dict[str, str]] = {}
+    for name in ("config", "config.local"):
+        file = paths.DVC_DIR / name
+        section = sections.setdefault("", {})
+        for line in file.read_text().splitlines() if file.exists() else []:
+            line = line.strip()
+            if line.startswith("["):
+                section = sections.setdefault(line.strip("[]").strip("'").strip(), {})
+            elif "=" in line and not line.startswith("#"):
+                key, _, value = line.partition("=")
+                section[key.strip()] = value.strip().strip("'\"")
+    return sections
+
+
+def _holds(store: Path, md5: str, inside: str) -> bool:
+    """Whether a DVC cache or local remote holds the output of this md5, or its file `inside`
+    when it is a directory (a `.dir` listing of relpath and md5)."""
+
+    def object_path(digest: str) -> Path:
+        return store / "files" / "md5" / digest[:2] / digest[2:]
+
+    if len(md5) < 3 or not object_path(md5).is_file():
+        return False
+    if not md5.endswith(".dir"):
+        return inside == "."
+    entries = {entry["relpath"]: entry["md5"] for entry in json.loads(object_path(md5).read_text())}
+    if inside != "." and inside not in entries:
+        return False
+    return all(object_path(digest).is_file() for digest in ([entries[inside]] if inside != "." else entries.values()))
