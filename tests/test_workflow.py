@@ -2,6 +2,7 @@
 discarding experiments, and `make env`, which builds the environment and runs nothing else."""
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -85,7 +86,10 @@ def test_experiments_are_adopted_branched_and_removed(origin: Path, tmp_path: Pa
 
 
 def test_make_env_builds_the_environment_and_runs_nothing_else() -> None:
-    dry = subprocess.run(["make", "-n", "-B", "env"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    clean = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # under make test
+    dry = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-B", "env"], cwd=ROOT, env=clean, capture_output=True, text=True
+    ).stdout
     commands = [line.split()[0] for line in dry.splitlines()]
     assert commands and set(commands) <= {"python3", ".venv/bin/pip", "touch"}, dry
     assert "python3 -m venv .venv" in dry
