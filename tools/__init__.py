@@ -1,1 +1,2 @@
-"""Developer tools for the `dvc plots` page: vendoring the vega libraries, checking it in Chromium."""
+"""Developer tools: the generated tables of the docs (`make docs`), and the `dvc plots` page
+(vendoring the vega libraries, checking it in Chromium)."""
