@@ -2,6 +2,7 @@
 `dvc checkout` from the cache, `dvc pull` from a remote, `dvc repro` when neither holds it."""
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -67,3 +68,12 @@ def test_a_remote_in_config_local_or_elsewhere_counts(repo: Path, tmp_path: Path
     assert advice("one.txt") == PULL
     (repo / "dvc.lock").write_text("stages: [not, a, mapping")
     assert advice("one.txt") == REPRO
+
+
+def test_the_advice_imports_no_dvc(repo: Path) -> None:
+    """Stages and predict start fast: telling cache from remote reads two files, not DVC's API."""
+    remove(repo, "one.txt")
+    code = "import sys; from pipeline.lib.files import require; from pathlib import Path\n"
+    code += "try: require(Path('one.txt'))\nexcept Exception as e: print(e, 'dvc' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True).stdout
+    assert out == f"one.txt: not found; {CHECKOUT} False\n"
