@@ -3,6 +3,9 @@
 from pathlib import Path
 
 PARAMS = Path("params.yaml")
+DVC_YAML = Path("dvc.yaml")
+DVC_LOCK = Path("dvc.lock")
+DVC_DIR = Path(".dvc")
 PARAMS_SCHEMA = Path("data/params_schema.json")  # what `check` validated params.yaml against
 
 ARCHIVE = Path("data/raw/aclImdb_v1.tar.gz")
