@@ -132,6 +132,25 @@ def test_a_params_edit_during_a_stage_fails_it_and_records_nothing(repo: Path) -
     assert lock(repo)["train"]["params"]["params.yaml"]["train"]["seed"] == 45
 
 
+def test_an_experiment_started_during_a_run_neither_corrupts_the_record_nor_loses_an_edit(repo: Path) -> None:
+    set_params(repo, train__epochs=60)
+    run_cmd(["git", "commit", "-qam", "longer"], repo)
+    before = lock(repo)["train"]
+    running = Running(repo, "repro")
+    running.wait_for(TRAINING)
+    set_params(repo, evaluate__samples=5)  # the user's uncommitted edit
+    edited = (repo / "params.yaml").read_text()
+    queued = dvc(repo, "exp", "run", "--queue", "-S", "train.seed=45")  # the safe way: the workspace is untouched
+    assert "Queued experiment" in queued and (repo / "params.yaml").read_text() == edited
+    at_once = run_cmd([sys.executable, "-m", "dvc", "exp", "run", "-S", "train.seed=45"], repo, check=False)
+    assert at_once.returncode != 0  # DVC's lock, after it applied -S to params.yaml
+    output = running.finish()
+    assert "error: stage train: train.seed changed while it ran" in output
+    assert lock(repo)["train"] == before
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    assert params["evaluate"]["samples"] == 5 and params["train"]["seed"] == 45
+
+
 def corrupt_cache_object(repo: Path, folder: str, name: str) -> None:
     """Flip bytes in the cache file that holds `name` of the output folder, then check it out."""
     listing_md5 = next(
@@ -195,8 +214,8 @@ def test_an_interrupted_stage_leaves_no_output_of_its_own(repo: Path, interrupt)
     ]
     shown = json.loads(dvc(repo, "metrics", "show", "--json"))[""]["data"]  # "": the workspace
     assert "data" in shown[str(paths.METRICS)] and "data" not in shown.get("reports/train/metrics.json", {})
-    # What the README gives to get back: the committed reports, and DVC's cache for the rest.
-    run_cmd(["git", "checkout", "--", "params.yaml", "reports"], repo)
+    # What the README gives to get back: the committed params, record and reports, DVC's cache for the rest.
+    run_cmd(["git", "checkout", "--", "params.yaml", "dvc.lock", "reports"], repo)
     dvc(repo, "checkout")
     assert up_to_date(repo) and md5(repo / paths.MODEL) == kept[paths.MODEL]
     assert not list((repo / paths.REPORTS).glob(".*.tmp*")) or interrupt is kill_stage
@@ -323,19 +342,19 @@ def test_dvc_lock_holds_exactly_the_stages_of_dvc_yaml(repo: Path) -> None:
         assert sorted(yaml.safe_load((folder / "dvc.lock").read_text())["stages"]) == sorted(stages), folder
 
 
-def test_a_cut_or_empty_dvc_lock_is_recovered_from_the_run_cache(repo: Path) -> None:
+@pytest.mark.parametrize("keep", [0.0, 0.5], ids=["empty", "cut"])
+def test_a_cut_or_empty_dvc_lock_is_recovered_from_the_run_cache(repo: Path, keep: float) -> None:
     """DVC writes dvc.lock in place: `dvc` killed during the write can leave it cut or empty."""
     text = (repo / "dvc.lock").read_text()
-    (repo / "dvc.lock").write_text(text[: len(text) // 2])
+    (repo / "dvc.lock").write_text(text[: int(len(text) * keep)])
+    if not keep:
+        assert run_cmd([sys.executable, "-m", "dvc", "status"], repo, check=False).returncode != 0
+        by_hand = run_cmd([sys.executable, "-m", "pipeline.evaluate"], repo, check=False)
+        assert by_hand.stderr.splitlines()[-1] == (
+            "error: dvc.lock: unreadable (cut by a killed `dvc`?); restore it with `git checkout dvc.lock`"
+            " or delete it, then `dvc repro` (the run-cache restores what already ran)"
+        )
+    (repo / "dvc.lock").unlink()  # the README's recovery, where no commit holds it
     restored = dvc(repo, "repro")
     assert ran(restored) == [] and "is cached - skipping run, checking out outputs" in restored
-    assert (repo / "dvc.lock").read_text() == text
-    (repo / "dvc.lock").write_text("")
-    assert run_cmd([sys.executable, "-m", "dvc", "status"], repo, check=False).returncode != 0
-    by_hand = run_cmd([sys.executable, "-m", "pipeline.evaluate"], repo, check=False)
-    assert by_hand.stderr.splitlines()[-1] == (
-        "error: dvc.lock: unreadable (cut by a killed `dvc`?); restore it with `git checkout dvc.lock`"
-        " or delete it, then `dvc repro` (the run-cache restores what already ran)"
-    )
-    (repo / "dvc.lock").unlink()
-    assert ran(dvc(repo, "repro")) == [] and (repo / "dvc.lock").read_text() == text
+    assert (repo / "dvc.lock").read_text() == text and up_to_date(repo)
