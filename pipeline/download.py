@@ -105,13 +105,12 @@ def fetch_http(url: str, part: Path, timeout: float, retries: int) -> None:
 
 
 def verify(path: Path, actual: str, sha256: str, reviews_sha256: str, source: str) -> str:
-    """Accept the archive whose sha256 is `actual`, or raise; return which check passed, for the log."""
-    if not sha256:
-        log.warning(
-            "!!! data.sha256 is empty: %s is NOT verified; any archive of the aclImdb layout is used",
-            source,
-        )
-        return "no check (data.sha256 is empty)"
+    """Accept the archive whose sha256 is `actual`, or raise; return which check passed, for the log.
+
+    data.sha256 is required: it is what makes the source part of the record. IMDB_ARCHIVE only says
+    where to find the bytes, and DVC cannot see it; another corpus is another data.sha256, which
+    DVC sees, so download and everything after it run again.
+    """
     if actual == sha256:
         return "archive sha256 matches data.sha256"
     if not reviews_sha256:

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -27,18 +28,31 @@ FEW_WORDS = 3  # fewer known words than this, and the probability says little
 NO_REVIEW = "no review to classify: pass text as arguments, --file FILE, or lines on stdin"
 
 
+MAX_INPUT = 64 << 20  # bytes of input read at most: 10,000 times IMDb's longest review
+
+
 def decode_lines(data: bytes, source: str) -> list[str]:
-    """Every line of a text input, blank ones included; binary data is refused rather than guessed at."""
+    """Every line of a text input, blank ones included, split on newlines only: a stray carriage
+    return stays inside its review, so that answers line up with input lines. Binary data is
+    refused rather than guessed at."""
     if b"\x00" in data:
         raise PipelineError(f"{source}: binary data (NUL bytes), expected text with one review per line")
     lines = []
-    for number, line in enumerate(data.splitlines(), start=1):
+    for number, line in enumerate(data.removesuffix(b"\n").split(b"\n"), start=1):
+        line = line.removesuffix(b"\r")  # a Windows line end
         try:
             lines.append(line.decode("utf-8"))
         except UnicodeDecodeError:
             log.warning("%s: line %d is not valid UTF-8; undecodable bytes read as U+FFFD", source, number)
             lines.append(line.decode("utf-8", errors="replace"))
     return lines
+
+
+def read_bounded(stream: BinaryIO, source: str) -> bytes:
+    data = stream.read(MAX_INPUT + 1)
+    if len(data) > MAX_INPUT:
+        raise PipelineError(f"{source}: more than {MAX_INPUT >> 20} MiB of input; classify it in parts")
+    return data
 
 
 def read_reviews(args: argparse.Namespace) -> list[str]:
@@ -50,14 +64,21 @@ def read_reviews(args: argparse.Namespace) -> list[str]:
         return [review]
     if args.file:
         try:
-            reviews = decode_lines(Path(args.file).read_bytes(), args.file)
+            with open(args.file, "rb") as file:
+                reviews = decode_lines(read_bounded(file, args.file), args.file)
         except OSError as error:
             raise PipelineError(f"{args.file}: cannot read ({error.strerror})") from None
     else:
-        reviews = [] if sys.stdin.isatty() else decode_lines(sys.stdin.buffer.read(), "stdin")
+        reviews = [] if sys.stdin.isatty() else decode_lines(read_bounded(sys.stdin.buffer, "stdin"), "stdin")
     if not any(review.strip() for review in reviews):
         raise PipelineError(NO_REVIEW)
     return reviews
+
+
+def printable(text: str) -> str:
+    """The text with control characters written as escapes: an echoed review must not drive the
+    terminal (ESC sequences retitle windows, move the cursor, hide what follows)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def repository_root(start: Path) -> Path:
@@ -95,7 +116,7 @@ def main() -> None:
         if words < FEW_WORDS:
             log.warning("line %d: only %d word(s) in the vocabulary; the label means little", line, words)
             label += "?"
-        flat = " ".join(review.split())  # one output line per review, whatever its tabs and newlines
+        flat = printable(" ".join(review.split()))  # one line per review, whatever its tabs and newlines
         preview = flat if len(flat) <= 60 else flat[:57] + "..."
         print(f"{label}\t{probability:.4f}\t{preview}")
 

@@ -8,10 +8,12 @@ Under train.distribute = multi_worker the same command runs on every worker of T
 cluster (pipeline/lib/multi_worker.py); only the chief, worker 0, writes outputs.
 """
 
+import contextlib
 import logging
 import math
 import time
 from functools import partial
+from pathlib import Path
 
 from pipeline.lib.backend import exit_without_teardown, keras, portability_warning  # first: pins, loads TF
 
@@ -24,7 +26,7 @@ from scmrepo.exceptions import SCMError
 
 from pipeline.lib import figures, multi_worker, params, paths
 from pipeline.lib.cli import PipelineError, run
-from pipeline.lib.files import map_npz, require, write_text
+from pipeline.lib.files import atomic_path, map_npz, require, write_text
 from pipeline.lib.model import build_model, export_weights, recurrent_checks, save_model
 
 log = logging.getLogger("train")
@@ -126,9 +128,9 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -
     return x[train_rows], x[test_rows], y[train_rows], y[test_rows]
 
 
-def start_live(model: keras.Model) -> Live:
+def start_live(model: keras.Model, folder: Path) -> Live:
     try:
-        live = Live(str(paths.TRAIN_LOG), dvcyaml=False, save_dvc_exp=False)
+        live = Live(str(folder), dvcyaml=False, save_dvc_exp=False)
     except SCMError as error:  # DVCLive reads the current commit, and an empty repository has none
         raise PipelineError(f"DVCLive cannot start ({error}): make a first git commit, then run again") from None
     live.summary["parameters"] = model.count_params()  # beside the scores in `dvc exp show`
@@ -152,45 +154,48 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
         compile_model(model, settings)
     summary = summary_text(model, config)
     print(summary)
-    callbacks: list[keras.callbacks.Callback] = []
-    if chief:
-        write_text(paths.MODEL_SUMMARY, summary)
-        callbacks.append(DVCLiveCallback(live=start_live(model)))
-    if settings["early_stopping_patience"]:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=settings["early_stopping_patience"], restore_best_weights=True
+    # DVCLive writes its logs epoch by epoch: aside, put in place with the other outputs at the end,
+    # so an interrupted run leaves no epoch of its own beside another run's metrics.
+    with atomic_path(paths.TRAIN_LOG) if chief else contextlib.nullcontext(None) as live_folder:
+        callbacks: list[keras.callbacks.Callback] = []
+        if live_folder is not None:
+            callbacks.append(DVCLiveCallback(live=start_live(model, live_folder)))
+        if settings["early_stopping_patience"]:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=settings["early_stopping_patience"], restore_best_weights=True
+                )
             )
-        )
-    started = time.perf_counter()
-    if cluster:
-        history = multi_worker.fit(
-            model,
-            strategy,
-            (x_train, y_train),
-            (x_val, y_val),
-            batch_size=settings["batch_size"],
-            epochs=settings["epochs"],
-            seed=settings["seed"],
-            callbacks=callbacks,
-        )
-    else:
-        history = model.fit(
-            x_train,
-            y_train,
-            batch_size=settings["batch_size"],
-            epochs=settings["epochs"],
-            validation_data=(x_val, y_val),
-            callbacks=callbacks,
-            verbose=2,
-        )
-    # Logged, not saved: a wall time in an output would change dvc.lock on every identical retrain.
-    log.info("fit: %.1f s for %d epochs", time.perf_counter() - started, len(history.epoch))
-    if chief:
-        figures.training_history(history.history, paths.FIGURES / "history.png")
-        save_model(model, paths.MODEL)
-        export_weights(model, paths.MODEL_WEIGHTS)  # what predict reads: it runs without TensorFlow
-        log.info("saved %s and %s", paths.MODEL, paths.MODEL_WEIGHTS)
+        started = time.perf_counter()
+        if cluster:
+            history = multi_worker.fit(
+                model,
+                strategy,
+                (x_train, y_train),
+                (x_val, y_val),
+                batch_size=settings["batch_size"],
+                epochs=settings["epochs"],
+                seed=settings["seed"],
+                callbacks=callbacks,
+            )
+        else:
+            history = model.fit(
+                x_train,
+                y_train,
+                batch_size=settings["batch_size"],
+                epochs=settings["epochs"],
+                validation_data=(x_val, y_val),
+                callbacks=callbacks,
+                verbose=2,
+            )
+        # Logged, not saved: a wall time in an output would change dvc.lock on every identical retrain.
+        log.info("fit: %.1f s for %d epochs", time.perf_counter() - started, len(history.epoch))
+        if chief:
+            write_text(paths.MODEL_SUMMARY, summary)
+            figures.training_history(history.history, paths.FIGURES / "history.png")
+            save_model(model, paths.MODEL)
+            export_weights(model, paths.MODEL_WEIGHTS)  # what predict reads: it runs without TensorFlow
+            log.info("saved %s and %s", paths.MODEL, paths.MODEL_WEIGHTS)
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Tiny aclImdb archives of the real layout and quirks, a local HTTP server, a scratch DVC repo,
 and a guard that keeps every test on this machine."""
 
+import hashlib
 import io
 import ipaddress
 import os
@@ -174,7 +175,8 @@ def tiny_params(archive: Path) -> dict:
     from tutorial_params import tutorial
 
     params = tutorial()
-    params["data"].update(url=str(archive), sha256="", reviews_sha256="")
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest() if archive.exists() else "0" * 64  # no download
+    params["data"].update(url=str(archive), sha256=digest, reviews_sha256="")
     params["prepare"]["reviews_per_split"] = 0
     params["encode"]["num_words"] = 50
     params["pad"]["maxlen"] = 20
@@ -184,19 +186,19 @@ def tiny_params(archive: Path) -> dict:
     return params
 
 
+def environment(**env: str) -> dict[str, str]:
+    """The subprocesses' environment: this venv first, offline, no IMDB_ARCHIVE unless given."""
+    variables = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1", **OFFLINE}
+    variables.pop("IMDB_ARCHIVE", None)
+    return {**variables, **env}
+
+
 def run_cmd(
     args: list[str], cwd: Path, check: bool = True, stdin: str | None = None, **env: str
 ) -> subprocess.CompletedProcess:
-    environment = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "DVC_NO_ANALYTICS": "1",
-        **OFFLINE,
-        **env,
-    }
-    environment.pop("IMDB_ARCHIVE", None)
-    environment.update(env)
-    result = subprocess.run(args, cwd=cwd, env=environment, input=stdin, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        args, cwd=cwd, env=environment(**env), input=stdin, capture_output=True, text=True, timeout=600
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result

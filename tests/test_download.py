@@ -1,7 +1,6 @@
 """Stage `download`: a real HTTP server on 127.0.0.1, resume, digests, the offline route."""
 
 import hashlib
-import logging
 import re
 import socket
 import sys
@@ -129,15 +128,6 @@ def test_mirror_with_other_reviews_is_refused(tiny_archive: Path, tmp_path: Path
     with pytest.raises(PipelineError, match=r"reviews digest .* does not match data.reviews_sha256"):
         download(data, tmp_path / "raw" / "a.tar.gz", f"file://{mirror}")
     assert list((tmp_path / "raw").iterdir()) == []
-
-
-def test_empty_sha256_accepts_any_archive_loudly(
-    tiny_archive: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    with caplog.at_level(logging.WARNING):
-        check = download(data_params(str(tiny_archive)), tmp_path / "a.tar.gz", None)
-    assert "data.sha256 is empty" in check
-    assert "NOT verified" in caplog.text
 
 
 def independent_reviews_digest(archive: Path) -> str:

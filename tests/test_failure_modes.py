@@ -132,7 +132,7 @@ def test_bad_members_are_warned_about_by_name(repo: Path) -> None:
 PARAM_ERRORS = {
     "bad parameter": (
         lambda p: p["pad"].update(maxlen=0),
-        r"error: params.yaml: pad.maxlen = 0 is invalid: expected an integer >= 1",
+        r"error: params.yaml: pad.maxlen = 0 is invalid: expected an integer in \[1, 10000\]",
     ),
     "renamed key": (
         lambda p: p["train"].update(epoch=p["train"].pop("epochs")),

@@ -1,5 +1,6 @@
 """Faults: killed runs, half-written outputs, and one-line errors from the stage commands."""
 
+import hashlib
 import json
 import os
 import signal
@@ -8,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BIN, ROOT, run_cmd
+from conftest import ROOT, environment, run_cmd, set_params
 
 from pipeline.lib.files import atomic_path
 
@@ -34,6 +35,7 @@ def test_corrupt_archive_stops_prepare_with_one_line(dvc_repo: Path, tmp_path: P
     params = (dvc_repo / "params.yaml").read_text()
     url = next(line.split(": ", 1)[1] for line in params.splitlines() if line.strip().startswith("url:"))
     (dvc_repo / "params.yaml").write_text(params.replace(url, str(broken)))
+    set_params(dvc_repo, data__sha256=hashlib.sha256(broken.read_bytes()).hexdigest())
     result = run_cmd([sys.executable, "-m", "dvc", "repro", "prepare"], dvc_repo, check=False)
     assert result.returncode != 0
     assert "error: data/raw/aclImdb_v1.tar.gz: not a readable .tar.gz archive" in result.stderr
@@ -45,12 +47,10 @@ def test_killed_repro_then_repro_gives_the_uninterrupted_results(dvc_repo: Path,
     run_cmd(["git", "clone", "-q", str(dvc_repo), str(clean)], tmp_path)
     run_cmd([sys.executable, "-m", "dvc", "repro"], clean)
 
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
-    env.pop("IMDB_ARCHIVE", None)
     repro = subprocess.Popen(
         [sys.executable, "-m", "dvc", "repro"],
         cwd=dvc_repo,
-        env=env,
+        env=environment(),
         start_new_session=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

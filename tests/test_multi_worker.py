@@ -57,7 +57,10 @@ def files(repo: Path) -> dict[str, tuple[int, int]]:
     return {
         str(path.relative_to(repo)): (path.stat().st_size, path.stat().st_mtime_ns)
         for path in sorted(repo.rglob("*"))
-        if path.is_file() and ".git" not in path.relative_to(repo).parts and "__pycache__" not in path.parts
+        if path.is_file()
+        and ".git" not in path.relative_to(repo).parts
+        and "__pycache__" not in path.parts
+        and not path.relative_to(repo).is_relative_to(".dvc/tmp")  # DVC's scratch: its locks and ours
     }
 
 

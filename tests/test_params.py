@@ -1,6 +1,7 @@
 """params.yaml is validated before any heavy work; each error names the key and what is allowed."""
 
 import copy
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,9 +32,9 @@ def test_the_tutorials_setup_is_valid_and_the_tutorials() -> None:
 @pytest.mark.parametrize(
     ("section", "key", "value", "message"),
     [
-        ("encode", "num_words", 1, r"encode.num_words = 1 is invalid: expected an integer >= 2"),
+        ("encode", "num_words", 1, r"encode.num_words = 1 is invalid: expected an integer in \[2, 10000000\]"),
         ("encode", "num_words", "2000", r"encode.num_words = '2000' is invalid"),
-        ("pad", "maxlen", 0, r"pad.maxlen = 0 is invalid: expected an integer >= 1"),
+        ("pad", "maxlen", 0, r"pad.maxlen = 0 is invalid: expected an integer in \[1, 10000\]"),
         ("pad", "padding", "middle", r"pad.padding = 'middle' is invalid: expected one of pre, post"),
         ("pad", "truncating", None, r"pad.truncating = None is invalid"),
         (
@@ -43,7 +44,7 @@ def test_the_tutorials_setup_is_valid_and_the_tutorials() -> None:
             r"train.validation_split = 0 is invalid: expected a number in \(0, 1\)",
         ),
         ("train", "validation_split", 1.0, r"train.validation_split = 1.0 is invalid"),
-        ("train", "epochs", 0, r"train.epochs = 0 is invalid: expected an integer >= 1"),
+        ("train", "epochs", 0, r"train.epochs = 0 is invalid: expected an integer in \[1, 10000\]"),
         ("train", "epochs", True, r"train.epochs = True is invalid"),
         ("train", "optimizer", "adagrad", r"train.optimizer = 'adagrad' is invalid: expected one of adam"),
         (
@@ -52,7 +53,7 @@ def test_the_tutorials_setup_is_valid_and_the_tutorials() -> None:
             "horovod",
             r"train.distribute = 'horovod' is invalid: expected one of none, mirrored, multi_worker$",
         ),
-        ("train", "workers", 0, r"train.workers = 0 is invalid: expected an integer >= 1"),
+        ("train", "workers", 0, r"train.workers = 0 is invalid: expected an integer in \[1, 256\]"),
         (
             "model",
             "cell",
@@ -67,7 +68,18 @@ def test_the_tutorials_setup_is_valid_and_the_tutorials() -> None:
             1.0,
             r"model.embedding_dropout = 1.0 is invalid: expected a number in \[0, 1\)",
         ),
-        ("data", "sha256", "abc", r"data.sha256 = 'abc' is invalid: expected 64 hex digits"),
+        ("data", "sha256", "abc", r"data.sha256 = 'abc' is invalid: expected 64 lower-case hex digits"),
+        ("data", "sha256", "", r"data.sha256 = '' is invalid: expected 64 lower-case hex digits \(sha256sum"),
+        (
+            "train",
+            "seed",
+            2**70,
+            r"train.seed = 1180591620717411303424 is invalid: expected an integer in \[0, 4294967295\]",
+        ),
+        ("train", "epochs", 1_000_000, r"train.epochs = 1000000 is invalid: expected an integer in \[1, 10000\]"),
+        ("pad", "maxlen", 10**9, r"pad.maxlen = 1000000000 is invalid: expected an integer in \[1, 10000\]"),
+        ("encode", "num_words", 10**12, r"encode.num_words = 1000000000000 is invalid"),
+        ("model", "units", 10**6, r"model.units = 1000000 is invalid: expected an integer in \[1, 4096\]"),
     ],
 )
 def test_bad_values_name_the_key(section: str, key: str, value: object, message: str) -> None:
@@ -136,6 +148,55 @@ def test_yaml_syntax_error_gives_line(tmp_path: Path) -> None:
         params.load(broken)
 
 
+def test_an_embedding_too_large_for_memory_is_refused() -> None:
+    big = copy.deepcopy(DEFAULTS)
+    big["encode"]["num_words"], big["model"]["embedding_dim"] = 1_000_000, 128
+    with pytest.raises(PipelineError, match=r"1000000 x 128 = 128,000,000 embedding weights: at most 100,000,000"):
+        params.validate(big)
+    big["model"]["embedding_dim"] = 100
+    params.validate(big)
+
+
+BILLION_LAUGHS = "".join(  # 10^9 x-es once expanded
+    ["lol0: &lol0 [x, x, x, x, x, x, x, x, x, x]\n"]
+    + [f"lol{i}: &lol{i} [{', '.join([f'*lol{i - 1}'] * 10)}]\n" for i in range(1, 10)]
+)
+DEFAULTS_TEXT = yaml.safe_dump(DEFAULTS, sort_keys=False)
+TRAIN_LINE = DEFAULTS_TEXT.splitlines().index("train:") + 1
+HOSTILE = {  # params.yaml text, check's one line
+    "alias bomb": (
+        BILLION_LAUGHS + DEFAULTS_TEXT,
+        r"error: params.yaml: invalid YAML at line 2, column 14: aliases \(\*name\) are not allowed",
+    ),
+    "duplicate key": (
+        DEFAULTS_TEXT.replace("train:\n", "train:\n  seed: 1\n", 1),
+        rf"error: params.yaml: invalid YAML at line {TRAIN_LINE + 1 + list(DEFAULTS['train']).index('seed') + 1},"
+        r" column 3: duplicate key 'seed'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_yaml_is_refused_at_once_in_one_line(tmp_path: Path, case: str) -> None:
+    text, expected = HOSTILE[case]
+    (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.check"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1 and re.fullmatch(expected, result.stderr.strip()), result.stderr
+
+
+def test_bytes_that_are_not_utf8_are_named(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_bytes(DEFAULTS_TEXT.encode() + b"# caf\xe9\n")
+    with pytest.raises(PipelineError, match=r"params.yaml: not UTF-8 text \(byte 0xe9 at offset \d+\)$"):
+        params.load(tmp_path / "params.yaml")
+
+
 def test_stage_exits_with_one_line_and_no_traceback(tmp_path: Path) -> None:
     bad = copy.deepcopy(DEFAULTS)
     bad["pad"]["maxlen"] = -5
@@ -145,7 +206,7 @@ def test_stage_exits_with_one_line_and_no_traceback(tmp_path: Path) -> None:
         [sys.executable, "-m", "pipeline.pad"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert result.returncode == 1
-    assert result.stderr == "error: params.yaml: pad.maxlen = -5 is invalid: expected an integer >= 1\n"
+    assert result.stderr == "error: params.yaml: pad.maxlen = -5 is invalid: expected an integer in [1, 10000]\n"
     debug = subprocess.run(
         [sys.executable, "-m", "pipeline.pad"],
         cwd=tmp_path,
@@ -160,36 +221,37 @@ def test_the_check_stage_records_what_every_key_allows() -> None:
     described = params.describe()
     assert len(described) == 35 and list(described)[:2] == ["data.url", "data.sha256"]
     assert {key: described[key] for key in ("data.timeout", "model.embedding_dropout", "train.distribute")} == {
-        "data.timeout": "a number in (0, inf)",
+        "data.timeout": "a number in (0, 3600]",
         "model.embedding_dropout": "a number in [0, 1)",
         "train.distribute": "one of none, mirrored, multi_worker",
     }
-    assert described["baseline.max_features"] == "an integer >= 1, or null"
-    assert described["data.sha256"] == "64 hex digits, or an empty string to skip the check"
+    assert described["baseline.max_features"] == "an integer in [1, 10000000], or null"
+    assert described["data.sha256"] == "64 lower-case hex digits (sha256sum of the archive)"
     assert described["model.bidirectional"] == "true or false"
     assert described["data.url"] == "a URL, a file:// URL or a local path"
-    assert described["model.units"] == "a positive integer, or a list of them (one per layer)"
+    assert described["model.units"] == "an integer in [1, 4096], or a list of them (one per layer)"
     assert params.text().allowed == "a string"
 
 
 RULES = {  # built inside the test, so that a mutated rule builder is what the test sees
-    "integer": (lambda: params.integer(2), [2, 3, 10**9], [1, 2.0, True, "2", None]),
+    "integer": (lambda: params.integer(2, 10), [2, 3, 10], [1, 11, 2**70, 2.0, True, "2", None]),
     "open number": (lambda: params.number(0, 1), [0.5, 1e-9, 0.999], [0, 1, -1, True, "0.5", None]),
     "closed low": (lambda: params.number(0, 1, open_low=False), [0, 0.0, 0.5], [1, 1.0, -0.1]),
     "closed high": (lambda: params.number(0, 1, open_high=False), [1, 1.0, 0.5], [0, 1.1]),
     "one of": (lambda: params.one_of(("pre", "post")), ["pre", "post"], ["PRE", "", None]),
     "text": (lambda: params.text(), ["", "x"], [1, None, b"x"]),
-    "optional": (lambda: params.optional(params.integer(1)), [None, 1], [0, "1"]),
+    "optional": (lambda: params.optional(params.integer(1, 5)), [None, 1, 5], [0, 6, "1"]),
     "boolean": (lambda: params.boolean(), [True, False], [0, 1, "true", None]),
     "sha256": (
         lambda: params.sha256(),
-        ["", "a" * 64, "A" * 64, "0123456789abcdef" * 4],
-        ["a" * 63, "a" * 65, "g" * 64, None],
+        ["a" * 64, "0123456789abcdef" * 4],
+        ["", "A" * 64, "a" * 63, "a" * 65, "g" * 64, None],
     ),
+    "optional sha256": (lambda: params.sha256("to skip"), ["", "a" * 64], ["A" * 64, "a" * 63, None]),
     "units": (
         lambda: params.schema()["model"]["units"],
         [1, [1], [16, 8]],
-        [0, [], [16, 0], [1.5], True, [True], "16"],
+        [0, 4097, [], [16, 0], [16, 4097], [1.5], True, [True], "16"],
     ),
 }
 
@@ -206,7 +268,7 @@ def test_bracket_texts_say_which_ends_are_allowed() -> None:
     assert params.number(0, 1).allowed == "a number in (0, 1)"
     assert params.number(0, 1, open_low=False).allowed == "a number in [0, 1)"
     assert params.number(0, 1, open_high=False).allowed == "a number in (0, 1]"
-    assert params.optional(params.integer(1)).allowed == "an integer >= 1, or null"
+    assert params.optional(params.integer(1, 5)).allowed == "an integer in [1, 5], or null"
 
 
 def test_every_documented_minimum_is_valid_and_every_open_end_is_not() -> None:

@@ -5,6 +5,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 
 class PipelineError(Exception):
@@ -15,12 +16,16 @@ def debug_enabled() -> bool:
     return os.environ.get("PIPELINE_DEBUG", "") not in ("", "0")
 
 
-def run(main: Callable[[], None]) -> None:
+def run(main: Callable[[], None], guard: bool = True) -> None:
     """Run a stage's main(): log to stderr, turn a PipelineError into one line and exit 1.
 
-    SIGTERM (what `dvc` sends its stage when stopped) unwinds like Ctrl-C, so temporary
-    outputs are removed on the way out.
+    With `guard`, a command that dvc.yaml declares as a stage runs under guard.guarded (its inputs
+    checked against dvc.lock, one writer at a time, nothing kept of a failed or interrupted run).
+    SIGTERM (what `dvc` sends its stage when stopped) unwinds like Ctrl-C, so what the stage wrote
+    is removed on the way out.
     """
+    from pipeline.lib.guard import guarded  # guard needs PipelineError from here
+
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logging.basicConfig(
         level=logging.DEBUG if debug_enabled() else logging.INFO,
@@ -28,7 +33,11 @@ def run(main: Callable[[], None]) -> None:
         stream=sys.stderr,
     )
     try:
-        main()
+        if guard:
+            with guarded(Path(sys.argv[0]).stem):
+                main()
+        else:
+            main()
     except PipelineError as error:
         if debug_enabled():
             raise

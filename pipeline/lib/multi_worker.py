@@ -136,7 +136,7 @@ def run_in_cluster(train: Callable[[Cluster], None], cluster: Cluster) -> None:
 
 
 def _child(train: Callable[[Cluster], None], cluster: Cluster) -> None:
-    run(lambda: train(cluster))
+    run(lambda: train(cluster), guard=False)  # the parent process holds the stage's guard
 
 
 def connect(cluster: Cluster) -> tf.distribute.MultiWorkerMirroredStrategy:

@@ -34,8 +34,10 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def integer(low: int) -> Rule:
-    return Rule(f"an integer >= {low}", lambda v: _is_int(v) and v >= low)
+def integer(low: int, high: int) -> Rule:
+    """Bounded above too: a value past what the libraries or this machine's memory take would crash
+    a stage after DVC removed its outputs."""
+    return Rule(f"an integer in [{low}, {high}]", lambda v: _is_int(v) and low <= v <= high)
 
 
 def number(low: float, high: float, *, open_low: bool = True, open_high: bool = True) -> Rule:
@@ -61,24 +63,30 @@ def optional(rule: Rule) -> Rule:
 
 def _units(v: Any) -> bool:
     if isinstance(v, list):
-        return bool(v) and all(_is_int(u) and u >= 1 for u in v)
-    return _is_int(v) and v >= 1
+        return bool(v) and all(_is_int(u) and 1 <= u <= MAX_UNITS for u in v)
+    return _is_int(v) and 1 <= v <= MAX_UNITS
 
 
 def boolean() -> Rule:
     return Rule("true or false", lambda v: isinstance(v, bool))
 
 
-def sha256() -> Rule:
-    return Rule(
-        "64 hex digits, or an empty string to skip the check",
-        lambda v: (
-            isinstance(v, str) and (v == "" or (len(v) == 64 and all(c in "0123456789abcdef" for c in v.lower())))
-        ),
-    )
+def _hex_digest(v: Any) -> bool:
+    return isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v)
+
+
+def sha256(optional: str = "") -> Rule:
+    """Lower case, as sha256sum prints it and download compares it: one spelling of each digest."""
+    if optional:
+        return Rule(f"64 lower-case hex digits, or an empty string {optional}", lambda v: v == "" or _hex_digest(v))
+    return Rule("64 lower-case hex digits (sha256sum of the archive)", _hex_digest)
 
 
 INF = float("inf")
+SEEDS = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
+MAX_UNITS = 4096  # an LSTM layer of 4,096 units holds 134 M weights: 2 GB of float32 with gradients and Adam's slots
+MAX_MAXLEN = 10_000  # IMDb's longest review has about 2,500 tokens; 25,000 x 10,000 int32 is 1 GB a split
+MAX_EMBEDDING = 100_000_000  # num_words x embedding_dim: 1.6 GB of float32 with gradients and Adam's slots
 
 
 def schema() -> dict[str, dict[str, Rule]]:
@@ -87,45 +95,45 @@ def schema() -> dict[str, dict[str, Rule]]:
         "data": {
             "url": text("a URL, a file:// URL or a local path"),
             "sha256": sha256(),
-            "reviews_sha256": sha256(),
-            "timeout": number(0, INF),
-            "retries": integer(0),
+            "reviews_sha256": sha256("to accept only the archive's own bytes"),
+            "timeout": number(0, 3600, open_high=False),
+            "retries": integer(0, 100),
         },
-        "prepare": {"reviews_per_split": integer(0)},
-        "encode": {"num_words": integer(2)},
-        "pad": {"maxlen": integer(1), "padding": one_of(SIDES), "truncating": one_of(SIDES)},
+        "prepare": {"reviews_per_split": integer(0, 10_000_000)},
+        "encode": {"num_words": integer(2, 10_000_000)},
+        "pad": {"maxlen": integer(1, MAX_MAXLEN), "padding": one_of(SIDES), "truncating": one_of(SIDES)},
         "model": {
             "cell": one_of(CELLS),
             "bidirectional": boolean(),
-            "layers": integer(1),
-            "units": Rule("a positive integer, or a list of them (one per layer)", _units),
-            "embedding_dim": integer(1),
+            "layers": integer(1, 16),
+            "units": Rule(f"an integer in [1, {MAX_UNITS}], or a list of them (one per layer)", _units),
+            "embedding_dim": integer(1, MAX_UNITS),
             "embedding_dropout": number(0, 1, open_low=False),
-            "dense_units": integer(1),
+            "dense_units": integer(1, 65_536),
             "dense_dropout": number(0, 1, open_low=False),
             "unroll": boolean(),
         },
         "train": {
             "optimizer": one_of(OPTIMIZERS),
-            "learning_rate": number(0, INF),
-            "batch_size": integer(1),
-            "epochs": integer(1),
+            "learning_rate": number(0, 10, open_high=False),
+            "batch_size": integer(1, 1_000_000),
+            "epochs": integer(1, 10_000),
             "validation_split": number(0, 1),
-            "seed": integer(0),
-            "early_stopping_patience": integer(0),
+            "seed": integer(0, SEEDS),
+            "early_stopping_patience": integer(0, 10_000),
             "distribute": one_of(STRATEGIES),
-            "workers": integer(1),
+            "workers": integer(1, 256),
         },
         "evaluate": {
             "threshold": number(0, 1),
-            "samples": integer(0),
-            "misclassified": integer(0),
-            "seed": integer(0),
+            "samples": integer(0, 100),  # sample and misclassified reviews go to git-tracked CSVs
+            "misclassified": integer(0, 100),
+            "seed": integer(0, SEEDS),
         },
         "baseline": {
-            "max_features": optional(integer(1)),
-            "ngram_max": integer(1),
-            "C": number(0, INF),
+            "max_features": optional(integer(1, 10_000_000)),
+            "ngram_max": integer(1, 5),
+            "C": number(0, 1e6, open_high=False),
         },
     }
 
@@ -192,6 +200,12 @@ def _check_combinations(params: dict[str, Any], source: Path) -> None:
             f"{source}: train.batch_size = {train['batch_size']} is smaller than train.workers = {train['workers']}:"
             " the global batch is shared out, so some workers would have no examples"
         )
+    words, dim = params["encode"]["num_words"], model["embedding_dim"]
+    if words * dim > MAX_EMBEDDING:
+        raise PipelineError(
+            f"{source}: encode.num_words x model.embedding_dim = {words} x {dim} = {words * dim:,} embedding"
+            f" weights: at most {MAX_EMBEDDING:,} fit in memory for training"
+        )
     units = model["units"]
     if isinstance(units, list) and len(units) != model["layers"]:
         raise PipelineError(
@@ -200,18 +214,47 @@ def _check_combinations(params: dict[str, Any], source: Path) -> None:
         )
 
 
-def load(path: Path = paths.PARAMS) -> dict[str, dict[str, Any]]:
-    """Read and validate params.yaml."""
+class StrictLoader(yaml.SafeLoader):
+    """YAML without aliases or repeated keys: an alias can expand a few lines into billions of
+    nodes, and a repeated key silently keeps its last value."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.MarkedYAMLError(
+                problem="aliases (*name) are not allowed", problem_mark=self.peek_event().start_mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.MarkedYAMLError(problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def read(path: Path = paths.PARAMS) -> Any:
+    """params.yaml as YAML data, every way it can be unreadable said in one line."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_bytes().decode("utf-8"), Loader=StrictLoader)
     except FileNotFoundError:
         raise PipelineError(f"{path}: not found (run from the repository root)") from None
+    except UnicodeDecodeError as error:
+        raise PipelineError(
+            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start})"
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise PipelineError(f"{path}: invalid YAML{where}: {problem}") from None
-    return validate(raw, path)
+
+
+def load(path: Path = paths.PARAMS) -> dict[str, dict[str, Any]]:
+    """Read and validate params.yaml."""
+    return validate(read(path), path)
 
 
 def layer_units(model: dict[str, Any]) -> list[int]:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.lib import paths
-from pipeline.lib.files import require
+from pipeline.lib.files import damaged, require
 
 TAG = re.compile(r"<[^>]+>")  # the tutorial's pattern
 FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # keras Tokenizer's default filters
@@ -90,7 +90,10 @@ def texts_to_sequences(texts: Sequence[str], vocab: list[str]) -> tuple[np.ndarr
 
 
 def load_vocabulary() -> list[str]:
-    return json.loads(require(paths.VOCAB).read_text(encoding="utf-8"))["words"]
+    try:
+        return json.loads(require(paths.VOCAB).read_text(encoding="utf-8"))["words"]
+    except (ValueError, KeyError, TypeError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise damaged(paths.VOCAB, error) from None
 
 
 def pad_sequences(
