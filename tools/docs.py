@@ -2,7 +2,8 @@
 
 Each sits between `<!-- generated: NAME (...) -->` and `<!-- end generated -->` and comes from
 a committed file: the benchmark tables from reports/benchmark.json, the results from reports/,
-the stages each module re-runs from dvc.yaml. tests/test_docs.py fails when a committed page
+the stages each module re-runs from dvc.yaml, what each parameter allows from
+pipeline/lib/params.py. tests/test_docs.py fails when a committed page
 differs from what this writes. `python -m tools.docs --check` only reports stale pages.
 """
 
@@ -43,10 +44,18 @@ def results() -> str:
     return "\n".join(lines)
 
 
+def params_allowed() -> str:
+    """Each key of params.yaml and what `check` allows for it."""
+    from pipeline.lib import params
+
+    rows = [f"| `{key}` | {allowed} |" for key, allowed in params.describe().items()]
+    return "\n".join(["| key | allowed |", "|---|---|", *rows])
+
+
 def generators() -> dict[str, Callable[[], str]]:
     bench = report.load()
     tables = {f"benchmark-{name}": (lambda table=table: table(bench)) for name, table in report.TABLES.items()}
-    return {**tables, "module-stages": module_stages, "results": results}
+    return {**tables, "module-stages": module_stages, "params-allowed": params_allowed, "results": results}
 
 
 def render(text: str, tables: dict[str, Callable[[], str]]) -> str:

@@ -1,5 +1,6 @@
 """Outputs written under a temporary name and renamed, so a killed stage leaves nothing half-written."""
 
+import configparser
 import contextlib
 import io
 import json
@@ -14,7 +15,7 @@ from typing import IO, Any, BinaryIO
 
 import numpy as np
 
-from pipeline.lib import paths
+from pipeline.lib import guard, paths
 from pipeline.lib.cli import PipelineError
 
 # Zip entries carry a timestamp; a fixed one keeps .npz files byte-identical across runs.
@@ -252,48 +253,27 @@ def how_to_restore(path: Path) -> str:
     else `dvc repro`. Read from dvc.lock and .dvc/config{,.local} in the working directory (the
     repository's root), without importing DVC: stages and predict must start fast."""
     try:
-        found = _locked_out(Path(os.path.relpath(path)).as_posix())
-        config = _dvc_config()
-    except Exception:  # no dvc.lock, or one this cannot read: nothing to restore from
-        found, config = None, {}
-    if found:
-        md5, inside = found
-        if _holds(paths.DVC_DIR / config.get("cache", {}).get("dir", "cache"), md5, inside):
-            return "run `dvc checkout` to restore it from the DVC cache"
-        urls = [section.get("url", "") for name, section in config.items() if name.startswith("remote ")]
-        # A local remote is looked into; another (s3://, ssh://...) is taken to hold what was pushed.
-        if any("://" in url or _holds(paths.DVC_DIR / url, md5, inside) for url in urls):
-            return "run `dvc pull` to fetch it from the DVC remote"
+        recorded = guard.recorded_outputs()
+    except PipelineError:  # a cut dvc.lock: nothing to restore from
+        recorded = {}
+    wanted = Path(os.path.relpath(path))
+    for out, (_, md5) in recorded.items():
+        if wanted == Path(out) or Path(out) in wanted.parents:
+            inside = wanted.relative_to(out).as_posix()
+            if any(_holds(cache, md5, inside) for cache in guard._cache_dirs()):
+                return "run `dvc checkout` to restore it from the DVC cache"
+            # A local remote is looked into; another (s3://, ssh://...) is taken to hold what was pushed.
+            if any("://" in url or _holds(paths.DVC_DIR / url, md5, inside) for url in _remote_urls()):
+                return "run `dvc pull` to fetch it from the DVC remote"
     return "run `dvc repro` to build it"
 
 
-def _locked_out(wanted: str) -> tuple[str, str] | None:
-    """The md5 that dvc.lock records for the output holding `wanted`, and `wanted`'s path inside it."""
-    import yaml  # only on this failure path
-
-    lock = yaml.safe_load(paths.DVC_LOCK.read_text()) or {}
-    for stage in (lock.get("stages") or {}).values():
-        for out in stage.get("outs") or []:
-            inside = Path(os.path.relpath(wanted, out["path"])).as_posix()
-            if not inside.startswith(".."):
-                return str(out.get("md5", "")), inside
-    return None
-
-
-def _dvc_config() -> dict[str, dict[str, str]]:
-    """.dvc/config, then .dvc/config.local over it: section -> key -> value (configobj's INI)."""
-    sections: dict[str, dict[str, str]] = {}
-    for name in ("config", "config.local"):
-        file = paths.DVC_DIR / name
-        section = sections.setdefault("", {})
-        for line in file.read_text().splitlines() if file.exists() else []:
-            line = line.strip()
-            if line.startswith("["):
-                section = sections.setdefault(line.strip("[]").strip("'").strip(), {})
-            elif "=" in line and not line.startswith("#"):
-                key, _, value = line.partition("=")
-                section[key.strip()] = value.strip().strip("'\"")
-    return sections
+def _remote_urls() -> list[str]:
+    """The url of every remote in .dvc/config and .dvc/config.local (sections `'remote "name"'`)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    with contextlib.suppress(OSError, configparser.Error):
+        parser.read([paths.DVC_DIR / "config", paths.DVC_DIR / "config.local"])
+    return [parser.get(name, "url", fallback="") for name in parser.sections() if name.strip("'").startswith("remote ")]
 
 
 def _holds(store: Path, md5: str, inside: str) -> bool:
