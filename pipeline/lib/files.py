@@ -1,6 +1,5 @@
 """Outputs written under a temporary name and renamed, so a killed stage leaves nothing half-written."""
 
-import configparser
 import contextlib
 import io
 import json
@@ -15,7 +14,7 @@ from typing import IO, Any, BinaryIO
 
 import numpy as np
 
-from pipeline.lib import guard, paths
+from pipeline.lib import record
 from pipeline.lib.cli import PipelineError
 
 # Zip entries carry a timestamp; a fixed one keeps .npz files byte-identical across runs.
@@ -244,50 +243,5 @@ def require(path: Path) -> Path:
     """Fail with one line, not a traceback, when an input of a stage is missing, naming the DVC
     command that brings it back."""
     if not path.exists():
-        raise PipelineError(f"{path}: not found; {how_to_restore(path)}")
+        raise PipelineError(f"{path}: not found; {record.how_to_restore(path)}")
     return path
-
-
-def how_to_restore(path: Path) -> str:
-    """`dvc checkout` when the DVC cache holds `path`, `dvc pull` when a configured remote may,
-    else `dvc repro`. Read from dvc.lock and .dvc/config{,.local} in the working directory (the
-    repository's root), without importing DVC: stages and predict must start fast."""
-    try:
-        recorded = guard.recorded_outputs()
-    except PipelineError:  # a cut dvc.lock: nothing to restore from
-        recorded = {}
-    wanted = Path(os.path.relpath(path))
-    for out, (_, md5) in recorded.items():
-        if wanted == Path(out) or Path(out) in wanted.parents:
-            inside = wanted.relative_to(out).as_posix()
-            if any(_holds(cache, md5, inside) for cache in guard._cache_dirs()):
-                return "run `dvc checkout` to restore it from the DVC cache"
-            # A local remote is looked into; another (s3://, ssh://...) is taken to hold what was pushed.
-            if any("://" in url or _holds(paths.DVC_DIR / url, md5, inside) for url in _remote_urls()):
-                return "run `dvc pull` to fetch it from the DVC remote"
-    return "run `dvc repro` to build it"
-
-
-def _remote_urls() -> list[str]:
-    """The url of every remote in .dvc/config and .dvc/config.local (sections `'remote "name"'`)."""
-    parser = configparser.ConfigParser(interpolation=None)
-    with contextlib.suppress(OSError, configparser.Error):
-        parser.read([paths.DVC_DIR / "config", paths.DVC_DIR / "config.local"])
-    return [parser.get(name, "url", fallback="") for name in parser.sections() if name.strip("'").startswith("remote ")]
-
-
-def _holds(store: Path, md5: str, inside: str) -> bool:
-    """Whether a DVC cache or local remote holds the output of this md5, or its file `inside`
-    when it is a directory (a `.dir` listing of relpath and md5)."""
-
-    def object_path(digest: str) -> Path:
-        return store / "files" / "md5" / digest[:2] / digest[2:]
-
-    if len(md5) < 3 or not object_path(md5).is_file():
-        return False
-    if not md5.endswith(".dir"):
-        return inside == "."
-    entries = {entry["relpath"]: entry["md5"] for entry in json.loads(object_path(md5).read_text())}
-    if inside != "." and inside not in entries:
-        return False
-    return all(object_path(digest).is_file() for digest in ([entries[inside]] if inside != "." else entries.values()))

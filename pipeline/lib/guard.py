@@ -12,11 +12,11 @@ input checked out of its cache has the bytes its name says. So a stage, run by D
 - on any failure or interruption removes what it wrote, so no output of a partial run stays
   beside another run's.
 
-Cost on the full data: one md5 pass over the inputs that other stages wrote (0.3 s at most,
-for prepare's 84 MB archive read; train's 10 MB array in 0.02 s).
+Cost on the full data: one md5 pass over the inputs that other stages wrote, measured on a loaded
+2-core machine: 0.5 s for prepare (the 56 MB archive), 0.4 s for pad, 0.3 s for encode, 0.1 s for
+train and evaluate; the end-of-run comparison of sizes and times is under a millisecond.
 """
 
-import configparser
 import contextlib
 import fcntl
 import hashlib
@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.lib import paths
+from pipeline.lib import paths, record
 from pipeline.lib.cli import PipelineError
 
 CHUNK = 1 << 20
@@ -68,25 +68,6 @@ def declared(name: str, dvc_yaml: Path = paths.DVC_YAML) -> Declared | None:
     return Declared(name, _names(stage.get("deps")), _names(stage.get("params")), tuple(outs))
 
 
-def recorded_outputs(dvc_lock: Path = paths.DVC_LOCK) -> dict[str, tuple[str, str]]:
-    """Every output's stage and md5 as dvc.lock records them, by path; empty where there is no lock yet."""
-    if not dvc_lock.exists():
-        return {}
-    try:
-        stages = yaml.load(dvc_lock.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        return {
-            out["path"]: (name, out["md5"])
-            for name, stage in stages["stages"].items()
-            for out in stage.get("outs", [])
-            if "md5" in out
-        }
-    except (yaml.YAMLError, KeyError, TypeError, AttributeError):
-        raise PipelineError(
-            f"{dvc_lock}: unreadable (cut by a killed `dvc`?); restore it with `git checkout {dvc_lock}`"
-            " or delete it, then `dvc repro` (the run-cache restores what already ran)"
-        ) from None
-
-
 def file_md5(path: Path) -> str:
     digest = hashlib.md5()
     with path.open("rb") as f:
@@ -108,38 +89,10 @@ def dvc_md5(path: Path) -> str:
     return hashlib.md5(json.dumps(listing, sort_keys=True).encode()).hexdigest() + ".dir"
 
 
-def _cache_dirs() -> list[Path]:
-    """DVC's cache folders: the default, and any `cache.dir` of the repository's config files."""
-    found = [paths.DVC_DIR / "cache"]
-    for config in (paths.DVC_DIR / "config", paths.DVC_DIR / "config.local"):
-        parser = configparser.ConfigParser()
-        with contextlib.suppress(OSError, configparser.Error):
-            parser.read(config)
-            if parser.has_option("cache", "dir"):
-                found.insert(0, paths.DVC_DIR / parser.get("cache", "dir"))
-    return found
-
-
-def expected_md5(dep: str, recorded: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
-    """The stage that wrote `dep` and its md5 in dvc.lock: its own entry, or its line in the cached
-    listing of a folder output."""
-    if dep in recorded:
-        return recorded[dep]
-    for out, (stage, md5) in recorded.items():
-        if md5.endswith(".dir") and Path(out) in Path(dep).parents:
-            for cache in _cache_dirs():
-                listing = cache / "files" / "md5" / md5[:2] / md5[2:]
-                with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-                    entries = {e["relpath"]: e["md5"] for e in json.loads(listing.read_text(encoding="utf-8"))}
-                    found = entries.get(Path(dep).relative_to(out).as_posix())
-                    return (stage, found) if found else None
-    return None
-
-
 def verify_inputs(stage: Declared, recorded: dict[str, tuple[str, str]]) -> None:
     """Refuse a dep written by another stage whose bytes are not the md5 dvc.lock records for it."""
     for dep in stage.deps:
-        expected = expected_md5(dep, recorded)
+        expected = record.expected_md5(dep, recorded)
         if expected is None or not Path(dep).exists():
             continue  # not another stage's output, or missing: the stage says so when it reads it
         producer, md5 = expected
@@ -242,7 +195,7 @@ def guarded(name: str) -> Iterator[None]:
     with exclusive(stage):
         started = time.time_ns() - CLOCK_SLACK
         try:
-            verify_inputs(stage, recorded_outputs())
+            verify_inputs(stage, record.outputs())
             before = ([_signature(Path(dep)) for dep in stage.deps], _param_values(stage.params))
             yield
             after = ([_signature(Path(dep)) for dep in stage.deps], _param_values(stage.params))
