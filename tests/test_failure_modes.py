@@ -173,8 +173,47 @@ def test_predict_errors(repo: Path) -> None:
     )
 
 
+def table_rows(text: str) -> list[str]:
+    return [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+
+
 def test_the_readme_table_has_a_test_for_each_row() -> None:
-    table = (ROOT / "docs" / "failure-modes.md").read_text()
-    rows = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    page = (ROOT / "docs" / "failure-modes.md").read_text()
+    rows = table_rows(page[: page.index("## When a run is disturbed")])
     # 17 rows here; the multi_worker rows after them run in tests/test_multi_worker.py
     assert len(rows) - 1 == 20 and rows[18].startswith("multi_worker without"), "a new row needs a test"
+
+
+DISTURBED = {  # each row of "When a run is disturbed", the test of tests/test_integrity.py that drives it
+    "`params.yaml` edited while a stage runs": "test_a_params_edit_during_a_stage_fails_it_and_records_nothing",
+    "`dvc exp run -S key=value` while `dvc repro` runs": (
+        "test_an_experiment_started_during_a_run_neither_corrupts_the_record_nor_loses_an_edit"
+    ),
+    "an input whose bytes are not what `dvc.lock` records (a damaged cache object, a hand edit)": (
+        "test_a_corrupted_cache_object_is_refused_by_the_stage_that_reads_it"
+    ),
+    "a damaged `.npz` (zip CRC of a memory-mapped array, a cut file) or vocabulary, run by hand": (
+        "test_predict_bounds_its_input_and_names_a_damaged_model"
+    ),
+    "Ctrl-C, SIGTERM or `kill -9` of a stage": "test_an_interrupted_stage_leaves_no_output_of_its_own",
+    "`dvc` killed, its stage still running": "test_an_orphaned_stage_and_a_rerun_never_both_write",
+    "a value that would crash a stage after DVC removed its outputs": (
+        "test_values_that_would_crash_a_stage_stop_at_check_with_every_output_kept"
+    ),
+    "YAML aliases, repeated keys, bytes that are not UTF-8": "test_hostile_yaml_is_refused_at_once_in_one_line",
+    "`IMDB_ARCHIVE` pointing at other bytes": "test_the_archive_is_part_of_the_record",
+    "predict: escape sequences, a lone carriage return, endless input": (
+        "test_predict_echoes_no_control_characters_and_answers_line_for_line"
+    ),
+    "a huge review in the test set": "test_git_tracked_reports_cut_long_reviews",
+    "`dvc.lock` cut or empty (`dvc` killed while writing it: DVC writes it in place)": (
+        "test_a_cut_or_empty_dvc_lock_is_recovered_from_the_run_cache"
+    ),
+}
+
+
+def test_every_disturbance_row_has_its_test() -> None:
+    page = (ROOT / "docs" / "failure-modes.md").read_text()
+    assert table_rows(page[page.index("## When a run is disturbed") :])[1:] == list(DISTURBED)
+    defined = (ROOT / "tests" / "test_integrity.py").read_text() + (ROOT / "tests" / "test_params.py").read_text()
+    assert [name for name in DISTURBED.values() if f"def {name}(" not in defined] == []
