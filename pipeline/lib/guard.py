@@ -12,9 +12,10 @@ input checked out of its cache has the bytes its name says. So a stage, run by D
 - on any failure or interruption removes what it wrote, so no output of a partial run stays
   beside another run's.
 
-Cost on the full data: one md5 pass over the inputs that other stages wrote, measured on a loaded
-2-core machine: 0.5 s for prepare (the 56 MB archive), 0.4 s for pad, 0.3 s for encode, 0.1 s for
-train and evaluate; the end-of-run comparison of sizes and times is under a millisecond.
+Cost on the full data: one md5 pass over the inputs that other stages wrote, 0.32 s over a whole
+`dvc repro` of 53 s (best of 3, warm page cache: prepare's 56 MB archive 0.09 s, pad 0.07 s,
+encode, evaluate and baseline 0.05 s, train 0.02 s; about 5x that on a loaded machine, cold);
+the end-of-run comparison of sizes and times is under a millisecond.
 """
 
 import contextlib
