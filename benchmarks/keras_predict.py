@@ -7,7 +7,9 @@ preprocessing, then TensorFlow, with Keras loading models/model.keras and predic
 import sys
 
 from pipeline.lib import params, paths
-from pipeline.lib.text import clean_text, load_vocabulary, pad_sequences, texts_to_sequences
+from pipeline.lib.cleaning import clean_text
+from pipeline.lib.padding import pad_sequences
+from pipeline.lib.tokenizer import load_vocabulary, texts_to_sequences
 
 
 def main() -> None:

@@ -27,9 +27,9 @@ from sklearn.linear_model import LogisticRegression
 
 from pipeline.lib import params, paths
 from pipeline.lib.cli import run
-from pipeline.lib.files import column_batches, require
+from pipeline.lib.files import BATCH_REVIEWS, column_batches, require
 from pipeline.lib.metrics import write_scores
-from pipeline.lib.text import BATCH_REVIEWS, split_words
+from pipeline.lib.tokenizer import split_words
 
 log = logging.getLogger("baseline")
 

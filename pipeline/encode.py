@@ -1,6 +1,6 @@
 """Stage `encode`: fit the vocabulary on the training texts, turn every review into word indices.
 
-The vocabulary is Keras' legacy `Tokenizer(num_words)`, exactly (see pipeline/lib/text.py);
+The vocabulary is Keras' legacy `Tokenizer(num_words)`, exactly (see pipeline/lib/tokenizer.py);
 reviews keep their own lengths here, and `pad` cuts them to shape.
 
 Texts are read a batch at a time. While counting, each train batch's distinct words and word
@@ -21,9 +21,8 @@ import pyarrow.parquet as pq
 
 from pipeline.lib import params, paths
 from pipeline.lib.cli import PipelineError, run
-from pipeline.lib.files import column_batches, npz_writer, require, spill, write_json
-from pipeline.lib.text import (
-    BATCH_REVIEWS,
+from pipeline.lib.files import BATCH_REVIEWS, column_batches, npz_writer, require, spill, write_json
+from pipeline.lib.tokenizer import (
     codes_to_sequences,
     distinct_words,
     fit_vocabulary,

@@ -10,7 +10,7 @@ import logging
 import numpy as np
 import pyarrow.parquet as pq
 
-from pipeline.lib import figures, inference, params, paths
+from pipeline.lib import inference, params, paths, score_figures
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import column_at, map_npz, require
 from pipeline.lib.labels import FOLDERS, NAMES
@@ -91,8 +91,8 @@ def main() -> None:
     texts = column_at(prepared, "text", [*sample, *mistakes])  # only the reviews listed, not the column
     write_csv(paths.PREDICTIONS, review_rows(np.sort(sample), test, proba, predicted, texts))
     write_csv(paths.MISCLASSIFIED, review_rows(mistakes, test, proba, predicted, texts))
-    figures.confusion_matrix(y, predicted, list(NAMES), paths.FIGURES / "confusion_matrix.png")
-    figures.roc(y, proba, paths.FIGURES / "roc.png")
+    score_figures.confusion_matrix(y, predicted, list(NAMES), paths.FIGURES / "confusion_matrix.png")
+    score_figures.roc(y, proba, paths.FIGURES / "roc.png")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ import numpy as np
 
 from pipeline.lib import params, paths
 from pipeline.lib.cli import run
-from pipeline.lib.files import npz_chunks, npz_writer, require
-from pipeline.lib.text import BATCH_REVIEWS, pad_sequences
+from pipeline.lib.files import BATCH_REVIEWS, npz_chunks, npz_writer, require
+from pipeline.lib.padding import pad_sequences
 
 log = logging.getLogger("pad")
 

@@ -17,10 +17,12 @@ from typing import BinaryIO
 import numpy as np
 
 from pipeline.lib import inference, params, paths
+from pipeline.lib.cleaning import clean_text
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import require
 from pipeline.lib.labels import NAMES
-from pipeline.lib.text import clean_text, load_vocabulary, pad_sequences, texts_to_sequences
+from pipeline.lib.padding import pad_sequences
+from pipeline.lib.tokenizer import load_vocabulary, texts_to_sequences
 
 log = logging.getLogger("predict")
 

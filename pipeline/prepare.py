@@ -23,10 +23,10 @@ import pyarrow.parquet as pq
 
 from pipeline.lib import params, paths
 from pipeline.lib.archive import iter_reviews
+from pipeline.lib.cleaning import clean_text
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import atomic_path, require, write_json
 from pipeline.lib.labels import FOLDERS
-from pipeline.lib.text import clean_text
 
 log = logging.getLogger("prepare")
 

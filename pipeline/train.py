@@ -24,7 +24,7 @@ from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 from scmrepo.exceptions import SCMError
 
-from pipeline.lib import figures, multi_worker, params, paths
+from pipeline.lib import history_figure, multi_worker, params, paths
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import atomic_path, map_npz, require, write_text
 from pipeline.lib.model import build_model, export_weights, recurrent_checks, save_model
@@ -192,7 +192,7 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
         log.info("fit: %.1f s for %d epochs", time.perf_counter() - started, len(history.epoch))
         if chief:
             write_text(paths.MODEL_SUMMARY, summary)
-            figures.training_history(history.history, paths.FIGURES / "history.png")
+            history_figure.training_history(history.history, paths.FIGURES / "history.png")
             save_model(model, paths.MODEL)
             export_weights(model, paths.MODEL_WEIGHTS)  # what predict reads: it runs without TensorFlow
             log.info("saved %s and %s", paths.MODEL, paths.MODEL_WEIGHTS)

@@ -65,3 +65,10 @@ def test_the_input_length_is_checked(tmp_path: Path) -> None:
     spec, weights = inference.load(tmp_path / "model.npz")
     with pytest.raises(PipelineError, match=r"sequences of 12 tokens, got shape \(2, 13\)"):
         inference.predict(spec, weights, np.zeros((2, 13), np.int32))
+
+
+def test_the_format_names_exactly_the_activations_the_forward_pass_computes() -> None:
+    """Export refuses what model_format does not name; the reader must compute every name it does."""
+    from pipeline.lib import model_format
+
+    assert set(inference.ACTIVATIONS) == set(model_format.ACTIVATIONS)

@@ -13,8 +13,10 @@ import yaml
 from conftest import ROOT, tiny_params
 
 from pipeline.lib import paths
+from pipeline.lib.cleaning import clean_text
 from pipeline.lib.model import build_model, export_weights
-from pipeline.lib.text import clean_text, pad_sequences, texts_to_sequences
+from pipeline.lib.padding import pad_sequences
+from pipeline.lib.tokenizer import texts_to_sequences
 
 VOCAB = ["the", "film", "great", "awful", "plot", "was"]
 

@@ -14,11 +14,11 @@ import numpy as np
 
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import load_npz
+from pipeline.lib.model_format import SPEC
 
-SPEC = "spec"  # the npz entry holding the layers as JSON
 BATCH = 250  # reviews per pass: each step's arrays stay in the CPU cache (4x faster than 1000)
 
-ACTIVATIONS = {
+ACTIVATIONS = {  # one function for each name of model_format.ACTIVATIONS
     "linear": lambda x: x,
     "relu": lambda x: np.maximum(x, 0),
     "sigmoid": lambda x: 0.5 * (1 + np.tanh(0.5 * x)),  # 1 / (1 + exp(-x)), without overflow

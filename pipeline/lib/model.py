@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.lib import inference
+from pipeline.lib import model_format
 from pipeline.lib.backend import keras
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import atomic_path, fix_zip, save_npz
@@ -137,9 +137,9 @@ def export_weights(model: keras.Model, path: Path) -> None:
         else:
             raise PipelineError(f"layer {layer.name}: no NumPy forward pass for a {type(layer).__name__}")
         for key in ("activation", "recurrent_activation"):
-            if spec.get(key, "linear") not in inference.ACTIVATIONS:
+            if spec.get(key, "linear") not in model_format.ACTIVATIONS:
                 raise PipelineError(f"layer {layer.name}: no NumPy forward pass for {key} {spec[key]}")
         specs.append(spec)
         arrays.update({f"{prefix}/{w.name}": w.numpy() for prefix, part in parts.items() for w in part.weights})
     spec_json = json.dumps({"maxlen": model.input_shape[1], "layers": specs}, sort_keys=True)
-    save_npz(path, **{inference.SPEC: np.array(spec_json)}, **arrays)
+    save_npz(path, **{model_format.SPEC: np.array(spec_json)}, **arrays)
