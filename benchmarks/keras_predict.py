@@ -13,7 +13,7 @@ from pipeline.lib.tokenizer import load_vocabulary, texts_to_sequences
 
 
 def main() -> None:
-    pad, vocab = params.load()["pad"], load_vocabulary()
+    pad, vocab = params.load(("pad",))["pad"], load_vocabulary()
     from pipeline.lib.backend import keras
 
     model = keras.saving.load_model(paths.MODEL, compile=False)

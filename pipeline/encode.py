@@ -32,6 +32,9 @@ from pipeline.lib.tokenizer import (
 
 log = logging.getLogger("encode")
 
+# What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
+PARAMS = ("encode",)
+
 CHUNK = 1 << 20  # indices per read when copying the spill into the .npz
 WORDS = pa.schema([("words", pa.string())])
 
@@ -101,7 +104,7 @@ def encode(prepared: Path, encoded: Path, num_words: int, batch: int = BATCH_REV
 
 
 def main() -> None:
-    num_words = params.load()["encode"]["num_words"]
+    num_words = params.load(PARAMS)["encode"]["num_words"]
     vocab = encode(paths.PREPARED, paths.ENCODED, num_words)
     write_json(paths.VOCAB, {"num_words": num_words, "words": vocab})
 

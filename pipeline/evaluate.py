@@ -18,6 +18,9 @@ from pipeline.lib.metrics import accuracy_by, write_csv, write_scores
 
 log = logging.getLogger("evaluate")
 
+# What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
+PARAMS = ("evaluate",)
+
 LENGTH_EDGES = (50, 100, 150, 200, 300, 400, 600, 1000)  # tokens before truncation
 # Reviews go to git-tracked CSVs: a longer one is cut, so that one huge review cannot bloat the
 # repository. IMDb's longest test review has 12,988 bytes; 718 of the 25,000 are over 4,000.
@@ -61,7 +64,7 @@ def most_confident_mistakes(y: np.ndarray, proba: np.ndarray, n: int) -> np.ndar
 
 
 def main() -> None:
-    settings = params.load()["evaluate"]
+    settings = params.load(PARAMS)["evaluate"]
     test = map_npz(require(paths.split_file(paths.PADDED, "test", ".npz")))  # x is read as predict goes
     prepared = require(paths.split_file(paths.PREPARED, "test", ".parquet"))
     if not np.array_equal(pq.read_table(prepared, columns=["id"]).column("id").to_numpy(), test["id"]):

@@ -18,6 +18,9 @@ from pipeline.lib.padding import pad_sequences
 
 log = logging.getLogger("pad")
 
+# What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
+PARAMS = ("pad",)
+
 
 def padded_rows(source: Path, offsets: np.ndarray, pad: dict, batch: int) -> Iterator[np.ndarray]:
     """pad_sequences over the reviews of an encoded split, `batch` rows at a time."""
@@ -41,7 +44,7 @@ def pad_split(source: Path, target: Path, pad: dict, batch: int) -> None:
 
 
 def main(batch: int = BATCH_REVIEWS) -> None:
-    pad = params.load()["pad"]
+    pad = params.load(PARAMS)["pad"]
     for split in paths.SPLITS:
         pad_split(
             require(paths.split_file(paths.ENCODED, split, ".npz")),

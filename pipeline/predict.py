@@ -104,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     reviews = read_reviews(args)  # before moving: --file is relative to where the user stands
     os.chdir(repository_root(Path.cwd()))
-    p = params.load()
+    p = params.load(("pad.padding", "pad.truncating", "evaluate.threshold"))
     vocab = load_vocabulary()
     # The NumPy copy of the model's weights: TensorFlow's start-up alone would take seconds.
     spec, weights = inference.load(require(paths.MODEL_WEIGHTS))

@@ -30,6 +30,9 @@ from pipeline.lib.labels import FOLDERS
 
 log = logging.getLogger("prepare")
 
+# What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
+PARAMS = ("prepare",)
+
 SCHEMA = pa.schema([("id", pa.int32()), ("stars", pa.int8()), ("label", pa.int8()), ("text", pa.string())])
 # Rows per Parquet row group: part of the files' bytes. pyarrow writes a table of up to 1Mi rows
 # as one row group; 25,000 reviews fit in one either way, so IMDb's files are unchanged.
@@ -186,7 +189,7 @@ def prepare(archive: Path, out: Path, expected: int, batch: int = RUN_REVIEWS, r
 
 
 def main() -> None:
-    expected = params.load()["prepare"]["reviews_per_split"]
+    expected = params.load(PARAMS)["prepare"]["reviews_per_split"]
     write_json(paths.PREPARE_REPORT, prepare(require(paths.ARCHIVE), paths.PREPARED, expected))
 
 

@@ -31,6 +31,9 @@ from pipeline.lib.model import build_model, export_weights, recurrent_checks, sa
 
 log = logging.getLogger("train")
 
+# What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
+PARAMS = ("encode.num_words", "model", "train")
+
 # Batches per call into the compiled graph: the same updates in the same order, with less
 # Python overhead per step, which dominates for a model this small (about 20% per epoch).
 STEPS_PER_EXECUTION = 25
@@ -199,7 +202,7 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
 
 
 def main() -> None:
-    p = params.load()
+    p = params.load(PARAMS)
     if p["train"]["distribute"] == "multi_worker":
         cluster = multi_worker.cluster_from_environment(p["train"]["workers"])
         multi_worker.run_in_cluster(partial(train, p), cluster)

@@ -4,7 +4,7 @@ Each rule says what a key allows, so an error can name the key and the allowed v
 """
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -252,9 +252,24 @@ def read(path: Path = paths.PARAMS) -> Any:
         raise PipelineError(f"{path}: invalid YAML{where}: {problem}") from None
 
 
-def load(path: Path = paths.PARAMS) -> dict[str, dict[str, Any]]:
-    """Read and validate params.yaml."""
+def load_all(path: Path = paths.PARAMS) -> dict[str, dict[str, Any]]:
+    """Read and validate the whole params.yaml (the `check` stage)."""
     return validate(read(path), path)
+
+
+def load(reads: Sequence[str], path: Path = paths.PARAMS) -> dict[str, dict[str, Any]]:
+    """The sections and `section.key`s a stage declares (its PARAMS, which dvc.yaml's `params:` lists
+    too), after validating the whole file: a stage that reads an undeclared key fails at once,
+    instead of DVC missing that key's edits and serving a stale output."""
+    everything = load_all(path)
+    handed: dict[str, dict[str, Any]] = {}
+    for name in reads:
+        section, _, key = name.partition(".")
+        if key:
+            handed.setdefault(section, {})[key] = everything[section][key]
+        else:
+            handed[section] = everything[section]
+    return handed
 
 
 def layer_units(model: dict[str, Any]) -> list[int]:
