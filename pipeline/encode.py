@@ -19,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.lib import params, paths
+from pipeline.lib import params, paths, vocabulary
 from pipeline.lib.cli import PipelineError, run
-from pipeline.lib.files import BATCH_REVIEWS, column_batches, npz_writer, require, spill, write_json
+from pipeline.lib.files import BATCH_REVIEWS, column_batches, npz_writer, require, spill
 from pipeline.lib.tokenizer import (
     codes_to_sequences,
     distinct_words,
@@ -106,7 +106,7 @@ def encode(prepared: Path, encoded: Path, num_words: int, batch: int = BATCH_REV
 def main() -> None:
     num_words = params.load(PARAMS)["encode"]["num_words"]
     vocab = encode(paths.PREPARED, paths.ENCODED, num_words)
-    write_json(paths.VOCAB, {"num_words": num_words, "words": vocab})
+    vocabulary.save(num_words, vocab)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 from scmrepo.exceptions import SCMError
 
-from pipeline.lib import history_figure, multi_worker, params, paths
+from pipeline.lib import history_figure, multi_worker, params, paths, vocabulary
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import atomic_path, map_npz, require, write_text
 from pipeline.lib.model import build_model, export_weights, recurrent_checks, save_model
@@ -32,7 +32,7 @@ from pipeline.lib.model import build_model, export_weights, recurrent_checks, sa
 log = logging.getLogger("train")
 
 # What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
-PARAMS = ("encode.num_words", "model", "train")
+PARAMS = ("encode.num_words", "pad.padding", "pad.truncating", "model", "train")
 
 # Batches per call into the compiled graph: the same updates in the same order, with less
 # Python overhead per step, which dominates for a model this small (about 20% per epoch).
@@ -144,6 +144,8 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
     """Train and save the model; on a worker of a cluster other than the chief, train only."""
     config, settings = p["model"], p["train"]
     data = map_npz(require(paths.split_file(paths.PADDED, "train", ".npz")))  # no copy until the split
+    # What predict must repeat on new text, carried in the exported model (padding is not in the data).
+    preprocessing = {"padding": p["pad"]["padding"], "truncating": p["pad"]["truncating"], "words": vocabulary.load()}
     set_determinism(settings["seed"])
     if warning := portability_warning():
         log.warning(warning)
@@ -197,7 +199,7 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
             write_text(paths.MODEL_SUMMARY, summary)
             history_figure.training_history(history.history, paths.FIGURES / "history.png")
             save_model(model, paths.MODEL)
-            export_weights(model, paths.MODEL_WEIGHTS)  # what predict reads: it runs without TensorFlow
+            export_weights(model, paths.MODEL_WEIGHTS, preprocessing)  # what predict reads: it runs without TensorFlow
             log.info("saved %s and %s", paths.MODEL, paths.MODEL_WEIGHTS)
 
 

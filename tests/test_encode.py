@@ -9,7 +9,7 @@ import pytest
 from conftest import in_repo, tiny_params, tiny_reviews, write_archive
 
 from pipeline import encode, prepare
-from pipeline.lib import cleaning, paths, tokenizer
+from pipeline.lib import cleaning, paths, tokenizer, vocabulary
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import load_npz
 
@@ -86,13 +86,13 @@ def test_baseline_splits_words_as_the_tokenizer_does() -> None:
         )
 
 
-def test_load_vocabulary_reads_what_encode_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_vocabulary_reads_what_encode_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(PipelineError, match=r"data/encoded/vocab\.json: not found"):
-        tokenizer.load_vocabulary()
+        vocabulary.load()
     paths.VOCAB.parent.mkdir(parents=True)
-    paths.VOCAB.write_text(json.dumps({"num_words": 4, "words": ["film", "café", "東京"]}, ensure_ascii=False))
-    assert tokenizer.load_vocabulary() == ["film", "café", "東京"]
+    vocabulary.save(4, ["film", "café", "東京"])
+    assert vocabulary.load() == ["film", "café", "東京"]
 
 
 @pytest.mark.parametrize("batch", [1, 2, 5])

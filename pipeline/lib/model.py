@@ -5,6 +5,7 @@ Embedding -> Dropout -> recurrent layer(s) -> Dense(relu) -> Dropout -> Dense(si
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -114,9 +115,10 @@ def _recurrent_spec(layer: keras.layers.RNN) -> dict:
     return spec
 
 
-def export_weights(model: keras.Model, path: Path) -> None:
+def export_weights(model: keras.Model, path: Path, preprocessing: dict[str, Any]) -> None:
     """The model as inference.py reads it: its layers as JSON and their weights in one .npz, so that
-    predict runs without TensorFlow. Same weights, same bytes (sorted JSON, fixed zip timestamps)."""
+    predict runs without TensorFlow, with the preprocessing it was trained on (padding, truncating,
+    words; see model_format). Same weights, same bytes (sorted JSON, fixed zip timestamps)."""
     specs: list[dict] = []
     arrays: dict[str, np.ndarray] = {}
     for layer in model.layers:
@@ -141,5 +143,5 @@ def export_weights(model: keras.Model, path: Path) -> None:
                 raise PipelineError(f"layer {layer.name}: no NumPy forward pass for {key} {spec[key]}")
         specs.append(spec)
         arrays.update({f"{prefix}/{w.name}": w.numpy() for prefix, part in parts.items() for w in part.weights})
-    spec_json = json.dumps({"maxlen": model.input_shape[1], "layers": specs}, sort_keys=True)
+    spec_json = json.dumps({"maxlen": model.input_shape[1], "layers": specs, **preprocessing}, sort_keys=True)
     save_npz(path, **{model_format.SPEC: np.array(spec_json)}, **arrays)

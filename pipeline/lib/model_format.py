@@ -2,5 +2,8 @@
 reader (inference, in evaluate and predict): train depends on the format it writes, not on the
 NumPy forward pass, so editing that pass does not retrain the model."""
 
-SPEC = "spec"  # the npz entry holding the layers as JSON
+# The npz entry holding, as JSON, the layers and what turns a review into the model's input:
+# {"layers": [...], "maxlen": n, "padding": "pre", "truncating": "pre", "words": [...]}. The model
+# carries its preprocessing, so predict reads nothing that may have changed since training.
+SPEC = "spec"
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")  # those inference computes; export refuses others

@@ -9,15 +9,11 @@ words; the data stages stream batches of files.BATCH_REVIEWS, so their memory do
 the corpus, and any batch size gives the same bytes.
 """
 
-import json
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from pipeline.lib import paths
-from pipeline.lib.files import damaged, require
 
 FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # keras Tokenizer's default filters
 # The filters are ASCII, and ASCII bytes never occur inside a multi-byte UTF-8 character, so
@@ -74,10 +70,3 @@ def words_to_sequences(lists: pa.ListArray, vocab: list[str]) -> tuple[np.ndarra
 def texts_to_sequences(texts: Sequence[str], vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Keras' Tokenizer.texts_to_sequences, as (tokens, offsets)."""
     return words_to_sequences(split_words(texts), vocab)
-
-
-def load_vocabulary() -> list[str]:
-    try:
-        return json.loads(require(paths.VOCAB).read_text(encoding="utf-8"))["words"]
-    except (ValueError, KeyError, TypeError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise damaged(paths.VOCAB, error) from None
