@@ -28,6 +28,7 @@ from pipeline.lib import history_figure, multi_worker, params, paths, vocabulary
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import atomic_path, map_npz, require, write_text
 from pipeline.lib.model import build_model, export_weights, recurrent_checks, save_model
+from pipeline.lib.variants import OPTIMIZERS
 
 log = logging.getLogger("train")
 
@@ -37,13 +38,6 @@ PARAMS = ("encode.num_words", "pad.padding", "pad.truncating", "model", "train")
 # Batches per call into the compiled graph: the same updates in the same order, with less
 # Python overhead per step, which dominates for a model this small (about 20% per epoch).
 STEPS_PER_EXECUTION = 25
-
-OPTIMIZERS = {
-    "adam": keras.optimizers.Adam,
-    "adamw": keras.optimizers.AdamW,
-    "rmsprop": keras.optimizers.RMSprop,
-    "sgd": keras.optimizers.SGD,
-}
 
 
 def set_determinism(seed: int) -> None:
@@ -55,7 +49,7 @@ def set_determinism(seed: int) -> None:
 def compile_model(model: keras.Model, settings: dict) -> None:
     """The optimizer, loss and execution settings of params.yaml's `train` (benchmarks/training.py uses them too)."""
     model.compile(
-        optimizer=OPTIMIZERS[settings["optimizer"]](learning_rate=settings["learning_rate"]),
+        optimizer=getattr(keras.optimizers, OPTIMIZERS[settings["optimizer"]])(learning_rate=settings["learning_rate"]),
         loss="binary_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=STEPS_PER_EXECUTION,

@@ -12,9 +12,10 @@ from tutorial_params import tutorial
 from pipeline.lib import inference
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.model import build_model, export_weights, keras
+from pipeline.lib.variants import CELLS
 
 DEFAULT = tutorial()["model"]
-VARIANTS = list(itertools.product(["simple_rnn", "lstm", "gru"], [False, True], [1, 2]))
+VARIANTS = list(itertools.product(CELLS, [False, True], [1, 2]))  # every cell of the registry
 PREPROCESSING = {"padding": "pre", "truncating": "pre", "words": ["film", "plot"]}
 
 

@@ -14,12 +14,11 @@ from pipeline.lib.backend import keras
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import atomic_path, fix_zip, save_npz
 from pipeline.lib.params import layer_units
+from pipeline.lib.variants import CELLS
 
 layers = keras.layers
 
-RECURRENT = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
-# Weight blocks per cell: SimpleRNN one, LSTM four gates, GRU three (update, reset, candidate).
-GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+RECURRENT = {name: getattr(layers, cell.keras) for name, cell in CELLS.items()}
 
 
 def build_model(num_words: int, maxlen: int, config: dict) -> keras.Model:
@@ -46,9 +45,9 @@ def recurrent_params(cell: str, h: int, x: int, bidirectional: bool = False) -> 
     GRU as Keras builds it (reset_after=True): three blocks plus a second bias each.
     A bidirectional layer has two independent copies.
     """
-    count = GATES[cell] * ((h + x) * h + h)
-    if cell == "gru":
-        count += 3 * h
+    count = CELLS[cell].gates * ((h + x) * h + h)
+    if CELLS[cell].second_bias:
+        count += CELLS[cell].gates * h
     return count * (2 if bidirectional else 1)
 
 
@@ -103,14 +102,19 @@ def save_model(model: keras.Model, path: Path) -> None:
 def _recurrent_spec(layer: keras.layers.RNN) -> dict:
     """What inference.py needs of a recurrent layer; anything it does not compute is refused."""
     cell = next((name for name, kind in RECURRENT.items() if type(layer) is kind), None)
-    if cell is None or layer.stateful or not layer.cell.use_bias or (cell == "gru" and not layer.cell.reset_after):
+    if (
+        cell is None
+        or layer.stateful
+        or not layer.cell.use_bias
+        or (CELLS[cell].second_bias and not layer.cell.reset_after)
+    ):
         raise PipelineError(f"layer {layer.name}: no NumPy forward pass for this {type(layer).__name__}")
     spec = {
         "cell": cell,
         "activation": keras.activations.serialize(layer.cell.activation),
         "return_sequences": layer.return_sequences,
     }
-    if cell != "simple_rnn":
+    if CELLS[cell].gates > 1:  # gated cells
         spec["recurrent_activation"] = keras.activations.serialize(layer.cell.recurrent_activation)
     return spec
 

@@ -13,9 +13,8 @@ import yaml
 
 from pipeline.lib import paths
 from pipeline.lib.cli import PipelineError
+from pipeline.lib.variants import CELLS, OPTIMIZERS
 
-CELLS = ("simple_rnn", "lstm", "gru")
-OPTIMIZERS = ("adam", "rmsprop", "sgd", "adamw")
 SIDES = ("pre", "post")
 STRATEGIES = ("none", "mirrored", "multi_worker")
 
@@ -103,7 +102,7 @@ def schema() -> dict[str, dict[str, Rule]]:
         "encode": {"num_words": integer(2, 10_000_000)},
         "pad": {"maxlen": integer(1, MAX_MAXLEN), "padding": one_of(SIDES), "truncating": one_of(SIDES)},
         "model": {
-            "cell": one_of(CELLS),
+            "cell": one_of(tuple(CELLS)),
             "bidirectional": boolean(),
             "layers": integer(1, 16),
             "units": Rule(f"an integer in [1, {MAX_UNITS}], or a list of them (one per layer)", _units),
@@ -114,7 +113,7 @@ def schema() -> dict[str, dict[str, Rule]]:
             "unroll": boolean(),
         },
         "train": {
-            "optimizer": one_of(OPTIMIZERS),
+            "optimizer": one_of(tuple(OPTIMIZERS)),
             "learning_rate": number(0, 10, open_high=False),
             "batch_size": integer(1, 1_000_000),
             "epochs": integer(1, 10_000),
