@@ -6,17 +6,19 @@ preprocessing, then TensorFlow, with Keras loading models/model.keras and predic
 
 import sys
 
-from pipeline.lib import params, paths
-from pipeline.lib.text import clean_text, load_vocabulary, pad_sequences, texts_to_sequences
+from pipeline.lib import inference, paths
+from pipeline.lib.cleaning import clean_text
+from pipeline.lib.padding import pad_sequences
+from pipeline.lib.tokenizer import texts_to_sequences
 
 
 def main() -> None:
-    pad, vocab = params.load()["pad"], load_vocabulary()
+    spec, _ = inference.load(paths.MODEL_WEIGHTS)  # the words and padding the model was trained with
     from pipeline.lib.backend import keras
 
     model = keras.saving.load_model(paths.MODEL, compile=False)
-    tokens, offsets = texts_to_sequences([clean_text(" ".join(sys.argv[1:]))], vocab)
-    x = pad_sequences(tokens, offsets, model.input_shape[1], pad["padding"], pad["truncating"])
+    tokens, offsets = texts_to_sequences([clean_text(" ".join(sys.argv[1:]))], spec["words"])
+    x = pad_sequences(tokens, offsets, model.input_shape[1], spec["padding"], spec["truncating"])
     print(f"{model.predict(x, verbose=0).ravel()[0]:.4f}")
 
 

@@ -15,7 +15,7 @@ import yaml
 from pipeline.lib import paths
 from pipeline.lib.files import load_npz
 from pipeline.lib.model import build_model, keras
-from pipeline.lib.params import CELLS
+from pipeline.lib.variants import CELLS
 from pipeline.train import compile_model, set_determinism, split_validation
 
 

@@ -27,11 +27,14 @@ from sklearn.linear_model import LogisticRegression
 
 from pipeline.lib import params, paths
 from pipeline.lib.cli import run
-from pipeline.lib.files import column_batches, require
+from pipeline.lib.files import BATCH_REVIEWS, column_batches, require
 from pipeline.lib.metrics import write_scores
-from pipeline.lib.text import BATCH_REVIEWS, split_words
+from pipeline.lib.tokenizer import split_words
 
 log = logging.getLogger("baseline")
+
+# What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
+PARAMS = ("encode.num_words", "evaluate.threshold", "baseline")
 
 Counts = tuple[np.ndarray, np.ndarray, np.ndarray]  # a batch's CSR indptr, indices and int32 data
 
@@ -145,7 +148,7 @@ def labels(path: Path) -> np.ndarray:
 
 
 def main() -> None:
-    p = params.load()
+    p = params.load(PARAMS)
     settings = p["baseline"]
     # Keras' Tokenizer(num_words) keeps num_words - 1 words; the same count here by default.
     max_features = settings["max_features"] or p["encode"]["num_words"] - 1

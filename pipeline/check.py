@@ -16,7 +16,7 @@ log = logging.getLogger("check")
 
 
 def main() -> None:
-    params.load()
+    params.load_all()
     write_json(paths.PARAMS_SCHEMA, params.describe())
     log.info("%s: every key valid", paths.PARAMS)
 

@@ -26,6 +26,9 @@ from pipeline.lib.files import atomic_path
 
 log = logging.getLogger("download")
 
+# What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
+PARAMS = ("data",)
+
 ENV_ARCHIVE = "IMDB_ARCHIVE"
 CHUNK = 1 << 20
 BACKOFF = 1.0  # seconds before the first retry, doubling up to 30
@@ -151,7 +154,7 @@ def download(data: dict, output: Path, archive_override: str | None) -> str:
 
 
 def main() -> None:
-    data = params.load()["data"]
+    data = params.load(PARAMS)["data"]
     override = os.environ.get(ENV_ARCHIVE) or None
     if override:
         log.info("%s is set: taking the archive from %s", ENV_ARCHIVE, override)

@@ -1,6 +1,6 @@
 """Stage `encode`: fit the vocabulary on the training texts, turn every review into word indices.
 
-The vocabulary is Keras' legacy `Tokenizer(num_words)`, exactly (see pipeline/lib/text.py);
+The vocabulary is Keras' legacy `Tokenizer(num_words)`, exactly (see pipeline/lib/tokenizer.py);
 reviews keep their own lengths here, and `pad` cuts them to shape.
 
 Texts are read a batch at a time. While counting, each train batch's distinct words and word
@@ -19,11 +19,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.lib import params, paths
+from pipeline.lib import params, paths, vocabulary
 from pipeline.lib.cli import PipelineError, run
-from pipeline.lib.files import column_batches, npz_writer, require, spill, write_json
-from pipeline.lib.text import (
-    BATCH_REVIEWS,
+from pipeline.lib.files import BATCH_REVIEWS, column_batches, npz_writer, require, spill
+from pipeline.lib.tokenizer import (
     codes_to_sequences,
     distinct_words,
     fit_vocabulary,
@@ -32,6 +31,9 @@ from pipeline.lib.text import (
 )
 
 log = logging.getLogger("encode")
+
+# What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
+PARAMS = ("encode",)
 
 CHUNK = 1 << 20  # indices per read when copying the spill into the .npz
 WORDS = pa.schema([("words", pa.string())])
@@ -102,9 +104,9 @@ def encode(prepared: Path, encoded: Path, num_words: int, batch: int = BATCH_REV
 
 
 def main() -> None:
-    num_words = params.load()["encode"]["num_words"]
+    num_words = params.load(PARAMS)["encode"]["num_words"]
     vocab = encode(paths.PREPARED, paths.ENCODED, num_words)
-    write_json(paths.VOCAB, {"num_words": num_words, "words": vocab})
+    vocabulary.save(num_words, vocab)
 
 
 if __name__ == "__main__":

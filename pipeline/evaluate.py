@@ -10,13 +10,16 @@ import logging
 import numpy as np
 import pyarrow.parquet as pq
 
-from pipeline.lib import figures, inference, params, paths
+from pipeline.lib import inference, params, paths, score_figures
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import column_at, map_npz, require
 from pipeline.lib.labels import FOLDERS, NAMES
 from pipeline.lib.metrics import accuracy_by, write_csv, write_scores
 
 log = logging.getLogger("evaluate")
+
+# What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
+PARAMS = ("evaluate",)
 
 LENGTH_EDGES = (50, 100, 150, 200, 300, 400, 600, 1000)  # tokens before truncation
 # Reviews go to git-tracked CSVs: a longer one is cut, so that one huge review cannot bloat the
@@ -61,7 +64,7 @@ def most_confident_mistakes(y: np.ndarray, proba: np.ndarray, n: int) -> np.ndar
 
 
 def main() -> None:
-    settings = params.load()["evaluate"]
+    settings = params.load(PARAMS)["evaluate"]
     test = map_npz(require(paths.split_file(paths.PADDED, "test", ".npz")))  # x is read as predict goes
     prepared = require(paths.split_file(paths.PREPARED, "test", ".parquet"))
     if not np.array_equal(pq.read_table(prepared, columns=["id"]).column("id").to_numpy(), test["id"]):
@@ -91,8 +94,8 @@ def main() -> None:
     texts = column_at(prepared, "text", [*sample, *mistakes])  # only the reviews listed, not the column
     write_csv(paths.PREDICTIONS, review_rows(np.sort(sample), test, proba, predicted, texts))
     write_csv(paths.MISCLASSIFIED, review_rows(mistakes, test, proba, predicted, texts))
-    figures.confusion_matrix(y, predicted, list(NAMES), paths.FIGURES / "confusion_matrix.png")
-    figures.roc(y, proba, paths.FIGURES / "roc.png")
+    score_figures.confusion_matrix(y, predicted, list(NAMES), paths.FIGURES / "confusion_matrix.png")
+    score_figures.roc(y, proba, paths.FIGURES / "roc.png")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,13 @@ import numpy as np
 
 from pipeline.lib import params, paths
 from pipeline.lib.cli import run
-from pipeline.lib.files import npz_chunks, npz_writer, require
-from pipeline.lib.text import BATCH_REVIEWS, pad_sequences
+from pipeline.lib.files import BATCH_REVIEWS, npz_chunks, npz_writer, require
+from pipeline.lib.padding import pad_sequences
 
 log = logging.getLogger("pad")
+
+# What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
+PARAMS = ("pad",)
 
 
 def padded_rows(source: Path, offsets: np.ndarray, pad: dict, batch: int) -> Iterator[np.ndarray]:
@@ -41,7 +44,7 @@ def pad_split(source: Path, target: Path, pad: dict, batch: int) -> None:
 
 
 def main(batch: int = BATCH_REVIEWS) -> None:
-    pad = params.load()["pad"]
+    pad = params.load(PARAMS)["pad"]
     for split in paths.SPLITS:
         pad_split(
             require(paths.split_file(paths.ENCODED, split, ".npz")),

@@ -2,8 +2,10 @@
 
 The arguments are one review; --file or stdin give one review per line, and every input
 line gets one output line: `label<TAB>probability<TAB>review`. Reviews go through the
-pipeline's own cleaning, tokenizing and padding, with the saved vocabulary, so a review with
-few known words tells the model little: its label is marked with "?" and stderr says why.
+pipeline's own cleaning, tokenizing and padding, with the vocabulary and padding the model was
+trained with (models/model.npz carries them) and the threshold `evaluate` last used (dvc.lock):
+nothing of params.yaml, which may have changed since. A review with few known words tells the
+model little: its label is marked with "?" and stderr says why.
 Runs from any directory of the clone.
 """
 
@@ -16,11 +18,13 @@ from typing import BinaryIO
 
 import numpy as np
 
-from pipeline.lib import inference, params, paths
+from pipeline.lib import inference, paths, record
+from pipeline.lib.cleaning import clean_text
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import require
 from pipeline.lib.labels import NAMES
-from pipeline.lib.text import clean_text, load_vocabulary, pad_sequences, texts_to_sequences
+from pipeline.lib.padding import pad_sequences
+from pipeline.lib.tokenizer import texts_to_sequences
 
 log = logging.getLogger("predict")
 
@@ -86,13 +90,21 @@ def repository_root(start: Path) -> Path:
     return next((folder for folder in (start, *start.parents) if (folder / "dvc.yaml").is_file()), start)
 
 
-def predict_proba(
-    spec: dict, weights: dict[str, np.ndarray], texts: list[str], vocab: list[str], pad: dict
-) -> tuple[np.ndarray, np.ndarray]:
-    """Probability of a positive review for each raw text, and how many of its words the vocabulary knows."""
-    tokens, offsets = texts_to_sequences([clean_text(text) for text in texts], vocab)
-    x = pad_sequences(tokens, offsets, spec["maxlen"], pad["padding"], pad["truncating"])
+def predict_proba(spec: dict, weights: dict[str, np.ndarray], texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Probability of a positive review for each raw text, and how many of its words the vocabulary
+    knows; with the words, length and padding the model was trained with, which its spec carries."""
+    tokens, offsets = texts_to_sequences([clean_text(text) for text in texts], spec["words"])
+    x = pad_sequences(tokens, offsets, spec["maxlen"], spec["padding"], spec["truncating"])
     return inference.predict(spec, weights, x), np.diff(offsets)
+
+
+def evaluated_threshold() -> float:
+    """The threshold of the last `evaluate` run, as dvc.lock records it: the one its scores and
+    predictions.csv used, not an edit of params.yaml that no run has made yet."""
+    threshold = record.recorded_params("evaluate").get("evaluate", {}).get("threshold")
+    if threshold is None:
+        raise PipelineError(f"{paths.DVC_LOCK} records no evaluate.threshold: run `dvc repro` to evaluate the model")
+    return threshold
 
 
 def main() -> None:
@@ -102,17 +114,16 @@ def main() -> None:
     args = parser.parse_args()
     reviews = read_reviews(args)  # before moving: --file is relative to where the user stands
     os.chdir(repository_root(Path.cwd()))
-    p = params.load()
-    vocab = load_vocabulary()
     # The NumPy copy of the model's weights: TensorFlow's start-up alone would take seconds.
     spec, weights = inference.load(require(paths.MODEL_WEIGHTS))
-    proba, known = predict_proba(spec, weights, reviews, vocab, p["pad"])
+    threshold = evaluated_threshold()
+    proba, known = predict_proba(spec, weights, reviews)
     for line, (review, probability, words) in enumerate(zip(reviews, proba, known, strict=True), start=1):
         if not review.strip():
             log.warning("line %d is blank: not classified", line)
             print("-\t-\t")
             continue
-        label = NAMES[int(probability >= p["evaluate"]["threshold"])]
+        label = NAMES[int(probability >= threshold)]
         if words < FEW_WORDS:
             log.warning("line %d: only %d word(s) in the vocabulary; the label means little", line, words)
             label += "?"

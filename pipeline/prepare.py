@@ -23,12 +23,15 @@ import pyarrow.parquet as pq
 
 from pipeline.lib import params, paths
 from pipeline.lib.archive import iter_reviews
+from pipeline.lib.cleaning import clean_text
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import atomic_path, require, write_json
 from pipeline.lib.labels import FOLDERS
-from pipeline.lib.text import clean_text
 
 log = logging.getLogger("prepare")
+
+# What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
+PARAMS = ("prepare",)
 
 SCHEMA = pa.schema([("id", pa.int32()), ("stars", pa.int8()), ("label", pa.int8()), ("text", pa.string())])
 # Rows per Parquet row group: part of the files' bytes. pyarrow writes a table of up to 1Mi rows
@@ -186,7 +189,7 @@ def prepare(archive: Path, out: Path, expected: int, batch: int = RUN_REVIEWS, r
 
 
 def main() -> None:
-    expected = params.load()["prepare"]["reviews_per_split"]
+    expected = params.load(PARAMS)["prepare"]["reviews_per_split"]
     write_json(paths.PREPARE_REPORT, prepare(require(paths.ARCHIVE), paths.PREPARED, expected))
 
 

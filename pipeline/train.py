@@ -24,23 +24,20 @@ from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 from scmrepo.exceptions import SCMError
 
-from pipeline.lib import figures, multi_worker, params, paths
+from pipeline.lib import history_figure, multi_worker, params, paths, vocabulary
 from pipeline.lib.cli import PipelineError, run
 from pipeline.lib.files import atomic_path, map_npz, require, write_text
 from pipeline.lib.model import build_model, export_weights, recurrent_checks, save_model
+from pipeline.lib.variants import OPTIMIZERS
 
 log = logging.getLogger("train")
+
+# What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
+PARAMS = ("encode.num_words", "pad.padding", "pad.truncating", "model", "train")
 
 # Batches per call into the compiled graph: the same updates in the same order, with less
 # Python overhead per step, which dominates for a model this small (about 20% per epoch).
 STEPS_PER_EXECUTION = 25
-
-OPTIMIZERS = {
-    "adam": keras.optimizers.Adam,
-    "adamw": keras.optimizers.AdamW,
-    "rmsprop": keras.optimizers.RMSprop,
-    "sgd": keras.optimizers.SGD,
-}
 
 
 def set_determinism(seed: int) -> None:
@@ -52,7 +49,7 @@ def set_determinism(seed: int) -> None:
 def compile_model(model: keras.Model, settings: dict) -> None:
     """The optimizer, loss and execution settings of params.yaml's `train` (benchmarks/training.py uses them too)."""
     model.compile(
-        optimizer=OPTIMIZERS[settings["optimizer"]](learning_rate=settings["learning_rate"]),
+        optimizer=getattr(keras.optimizers, OPTIMIZERS[settings["optimizer"]])(learning_rate=settings["learning_rate"]),
         loss="binary_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=STEPS_PER_EXECUTION,
@@ -141,6 +138,8 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
     """Train and save the model; on a worker of a cluster other than the chief, train only."""
     config, settings = p["model"], p["train"]
     data = map_npz(require(paths.split_file(paths.PADDED, "train", ".npz")))  # no copy until the split
+    # What predict must repeat on new text, carried in the exported model (padding is not in the data).
+    preprocessing = {"padding": p["pad"]["padding"], "truncating": p["pad"]["truncating"], "words": vocabulary.load()}
     set_determinism(settings["seed"])
     if warning := portability_warning():
         log.warning(warning)
@@ -192,14 +191,14 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
         log.info("fit: %.1f s for %d epochs", time.perf_counter() - started, len(history.epoch))
         if chief:
             write_text(paths.MODEL_SUMMARY, summary)
-            figures.training_history(history.history, paths.FIGURES / "history.png")
+            history_figure.training_history(history.history, paths.FIGURES / "history.png")
             save_model(model, paths.MODEL)
-            export_weights(model, paths.MODEL_WEIGHTS)  # what predict reads: it runs without TensorFlow
+            export_weights(model, paths.MODEL_WEIGHTS, preprocessing)  # what predict reads: it runs without TensorFlow
             log.info("saved %s and %s", paths.MODEL, paths.MODEL_WEIGHTS)
 
 
 def main() -> None:
-    p = params.load()
+    p = params.load(PARAMS)
     if p["train"]["distribute"] == "multi_worker":
         cluster = multi_worker.cluster_from_environment(p["train"]["workers"])
         multi_worker.run_in_cluster(partial(train, p), cluster)

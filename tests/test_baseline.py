@@ -8,7 +8,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 
 from pipeline.baseline import fit_counts, transform_counts
-from pipeline.lib.text import FILTERS
+from pipeline.lib.tokenizer import FILTERS
 
 # Keras' rule as a token pattern: what the baseline gave TfidfVectorizer before it counted in Arrow.
 WORD = "[^" + re.escape(FILTERS + " ") + "]+"

@@ -2,11 +2,12 @@
 editing any of them must re-run the stage, or the cache goes stale."""
 
 import ast
+import json
 import re
 from pathlib import Path
 
 import yaml
-from conftest import ROOT
+from conftest import ROOT, dvc, make_dvc_repo
 
 STAGE_COMMAND = re.compile(r"python -m (pipeline\.\w+)$")
 
@@ -63,3 +64,48 @@ def test_stages_import_helpers_never_each_other() -> None:
     for stage in stages:
         imported = {name.split(".")[1] for name in project_imports(module_file(f"pipeline.{stage}"))}
         assert imported <= {"lib"}, f"pipeline/{stage}.py imports {imported - {'lib'}}"
+
+
+# Code a stage must not depend on: it runs none of it, so an edit there must leave its outputs
+# cached (the model above all: a retrain takes minutes, and another CPU trains other bytes).
+NOT_RUN = {
+    "train": ("pipeline/lib/metrics.py", "pipeline/lib/score_figures.py", "pipeline/lib/inference.py"),
+    "prepare": ("pipeline/lib/tokenizer.py", "pipeline/lib/padding.py"),
+    "encode": ("pipeline/lib/padding.py",),
+    "baseline": ("pipeline/lib/padding.py", "pipeline/lib/cleaning.py"),
+}
+
+
+def test_no_stage_depends_on_code_it_does_not_run() -> None:
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name, modules in NOT_RUN.items():
+        assert not set(modules) & set(stages[name]["deps"]), (
+            f"stage {name} depends on {set(modules) & set(stages[name]['deps'])}"
+        )
+
+
+def changed_stages(repo: Path) -> set[str]:
+    """The stages `dvc status` reports as changed."""
+    return set(json.loads(dvc(repo, "status", "--json")))
+
+
+# Each module, and the stages that run it: the only ones `dvc status` may report after an edit there.
+EDITS = {
+    "pipeline/lib/metrics.py": {"evaluate", "baseline"},
+    "pipeline/lib/inference.py": {"evaluate"},
+    "pipeline/lib/score_figures.py": {"evaluate"},
+    "pipeline/lib/padding.py": {"pad"},
+    "pipeline/lib/tokenizer.py": {"encode", "baseline"},
+}
+
+
+def test_a_comment_in_a_module_changes_only_the_stages_that_run_it(tmp_path: Path, tiny_archive: Path) -> None:
+    """For real: DVC hashes the files, so any edit to a dep, even a comment, marks its stages changed."""
+    repo = make_dvc_repo(tmp_path / "repo", tiny_archive)
+    dvc(repo, "repro")
+    assert changed_stages(repo) == set()
+    for module, changed in EDITS.items():
+        original = (repo / module).read_text()
+        (repo / module).write_text(original + "# an edit that changes no behaviour\n")
+        assert changed_stages(repo) == changed, module
+        (repo / module).write_text(original)

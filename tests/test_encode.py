@@ -9,7 +9,7 @@ import pytest
 from conftest import in_repo, tiny_params, tiny_reviews, write_archive
 
 from pipeline import encode, prepare
-from pipeline.lib import paths, text
+from pipeline.lib import cleaning, paths, tokenizer, vocabulary
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import load_npz
 
@@ -24,7 +24,7 @@ TRICKY = [
 
 
 def corpus() -> list[str]:
-    return [text.clean_text(data.decode()) for data in tiny_reviews().values()] + TRICKY
+    return [cleaning.clean_text(data.decode()) for data in tiny_reviews().values()] + TRICKY
 
 
 @pytest.mark.parametrize("num_words", [2, 5, 30, 2000])
@@ -36,8 +36,8 @@ def test_parity_with_keras_legacy_tokenizer(num_words: int) -> None:
     keras_tokenizer.fit_on_texts(texts)
     expected = keras_tokenizer.texts_to_sequences(texts)
 
-    vocab = text.fit_vocabulary([text.distinct_words(text.split_words(texts))[:2]], num_words)
-    tokens, offsets = text.texts_to_sequences(texts, vocab)
+    vocab = tokenizer.fit_vocabulary([tokenizer.distinct_words(tokenizer.split_words(texts))[:2]], num_words)
+    tokens, offsets = tokenizer.texts_to_sequences(texts, vocab)
     ours = [tokens[a:b].tolist() for a, b in itertools.pairwise(offsets)]
     assert ours == expected
     assert vocab == [w for w, i in sorted(keras_tokenizer.word_index.items(), key=lambda kv: kv[1])][: num_words - 1]
@@ -69,7 +69,7 @@ def test_split_words_matches_keras_word_sequence() -> None:
     from tf_keras.preprocessing.text import text_to_word_sequence
 
     texts = corpus()
-    for words, review in zip(text.split_words(texts).to_pylist(), texts, strict=True):
+    for words, review in zip(tokenizer.split_words(texts).to_pylist(), texts, strict=True):
         assert [word for word in words if word] == text_to_word_sequence(review)
 
 
@@ -86,24 +86,24 @@ def test_baseline_splits_words_as_the_tokenizer_does() -> None:
         )
 
 
-def test_load_vocabulary_reads_what_encode_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_vocabulary_reads_what_encode_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(PipelineError, match=r"data/encoded/vocab\.json: not found"):
-        text.load_vocabulary()
+        vocabulary.load()
     paths.VOCAB.parent.mkdir(parents=True)
-    paths.VOCAB.write_text(json.dumps({"num_words": 4, "words": ["film", "café", "東京"]}, ensure_ascii=False))
-    assert text.load_vocabulary() == ["film", "café", "東京"]
+    vocabulary.save(4, ["film", "café", "東京"])
+    assert vocabulary.load() == ["film", "café", "東京"]
 
 
 @pytest.mark.parametrize("batch", [1, 2, 5])
 def test_batches_give_the_vocabulary_and_indices_of_one_batch(batch: int) -> None:
     """Counts merged across batches keep the corpus-wide tie order (TRICKY's ties span batches)."""
     texts = corpus()
-    vocab = text.fit_vocabulary([text.distinct_words(text.split_words(texts))[:2]], 30)
-    batches = [text.split_words(texts[i : i + batch]) for i in range(0, len(texts), batch)]
-    assert text.fit_vocabulary((text.distinct_words(lists)[:2] for lists in batches), 30) == vocab
-    tokens, offsets = text.texts_to_sequences(texts, vocab)
-    pieces = [text.words_to_sequences(lists, vocab) for lists in batches]
+    vocab = tokenizer.fit_vocabulary([tokenizer.distinct_words(tokenizer.split_words(texts))[:2]], 30)
+    batches = [tokenizer.split_words(texts[i : i + batch]) for i in range(0, len(texts), batch)]
+    assert tokenizer.fit_vocabulary((tokenizer.distinct_words(lists)[:2] for lists in batches), 30) == vocab
+    tokens, offsets = tokenizer.texts_to_sequences(texts, vocab)
+    pieces = [tokenizer.words_to_sequences(lists, vocab) for lists in batches]
     np.testing.assert_array_equal(np.concatenate([piece[0] for piece in pieces]), tokens)
     lengths = np.concatenate([np.diff(piece[1]) for piece in pieces])
     np.testing.assert_array_equal(lengths, np.diff(offsets))

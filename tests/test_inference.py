@@ -12,9 +12,11 @@ from tutorial_params import tutorial
 from pipeline.lib import inference
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.model import build_model, export_weights, keras
+from pipeline.lib.variants import CELLS
 
 DEFAULT = tutorial()["model"]
-VARIANTS = list(itertools.product(["simple_rnn", "lstm", "gru"], [False, True], [1, 2]))
+VARIANTS = list(itertools.product(CELLS, [False, True], [1, 2]))  # every cell of the registry
+PREPROCESSING = {"padding": "pre", "truncating": "pre", "words": ["film", "plot"]}
 
 
 def random_model(config: dict, seed: int = 0) -> keras.Model:
@@ -32,7 +34,7 @@ def test_numpy_equals_keras(tmp_path: Path, cell: str, bidirectional: bool, laye
     config.update(cell=cell, bidirectional=bidirectional, layers=layers, units=[6, 5][:layers], embedding_dim=5)
     config.update(dense_units=7, unroll=layers == 1)  # both of Keras' loops
     model = random_model(config)
-    export_weights(model, tmp_path / "model.npz")
+    export_weights(model, tmp_path / "model.npz", PREPROCESSING)
     spec, weights = inference.load(tmp_path / "model.npz")
     x = np.random.default_rng(1).integers(0, 40, size=(64, 12)).astype(np.int32)
     x[:8, :6] = 0  # pre-padding, as pad writes it
@@ -44,9 +46,9 @@ def test_numpy_equals_keras(tmp_path: Path, cell: str, bidirectional: bool, laye
 def test_the_export_is_byte_identical_for_the_same_weights(tmp_path: Path) -> None:
     """It is a cached output of train: an identical retrain must not change its md5 in dvc.lock."""
     config = {**DEFAULT, "cell": "gru", "bidirectional": True}
-    export_weights(random_model(config), tmp_path / "a.npz")
-    export_weights(random_model(config), tmp_path / "b.npz")
-    export_weights(random_model(config, seed=1), tmp_path / "c.npz")
+    export_weights(random_model(config), tmp_path / "a.npz", PREPROCESSING)
+    export_weights(random_model(config), tmp_path / "b.npz", PREPROCESSING)
+    export_weights(random_model(config, seed=1), tmp_path / "c.npz", PREPROCESSING)
     digests = [hashlib.md5((tmp_path / name).read_bytes()).hexdigest() for name in ("a.npz", "b.npz", "c.npz")]
     assert digests[0] == digests[1] != digests[2]
 
@@ -56,12 +58,19 @@ def test_a_layer_without_a_numpy_pass_is_refused_at_export(tmp_path: Path) -> No
     x = keras.layers.Embedding(40, 5)(inputs)
     outputs = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling1D(name="pool")(x))
     with pytest.raises(PipelineError, match="layer pool: no NumPy forward pass for a GlobalAveragePooling1D"):
-        export_weights(keras.Model(inputs, outputs), tmp_path / "model.npz")
+        export_weights(keras.Model(inputs, outputs), tmp_path / "model.npz", PREPROCESSING)
     assert not (tmp_path / "model.npz").exists()
 
 
 def test_the_input_length_is_checked(tmp_path: Path) -> None:
-    export_weights(random_model(DEFAULT), tmp_path / "model.npz")
+    export_weights(random_model(DEFAULT), tmp_path / "model.npz", PREPROCESSING)
     spec, weights = inference.load(tmp_path / "model.npz")
     with pytest.raises(PipelineError, match=r"sequences of 12 tokens, got shape \(2, 13\)"):
         inference.predict(spec, weights, np.zeros((2, 13), np.int32))
+
+
+def test_the_format_names_exactly_the_activations_the_forward_pass_computes() -> None:
+    """Export refuses what model_format does not name; the reader must compute every name it does."""
+    from pipeline.lib import model_format
+
+    assert set(inference.ACTIVATIONS) == set(model_format.ACTIVATIONS)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from pipeline.lib import figures
+from pipeline.lib import score_figures
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import fix_zip, load_npz, map_npz, npz_chunks, npz_writer, require, save_npz, write_json
 from pipeline.lib.metrics import (
@@ -196,8 +196,8 @@ def test_figures_are_the_pixels_of_scikit_learns_displays(tmp_path: Path) -> Non
     from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
 
     predicted = (PROBA >= 0.5).astype(int)
-    figures.confusion_matrix(Y, predicted, ["negative", "positive"], tmp_path / "ours_cm.png")
-    figures.roc(Y, PROBA, tmp_path / "ours_roc.png")
+    score_figures.confusion_matrix(Y, predicted, ["negative", "positive"], tmp_path / "ours_cm.png")
+    score_figures.roc(Y, PROBA, tmp_path / "ours_roc.png")
     for name, size, draw, title in (
         (
             "cm",

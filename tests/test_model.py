@@ -5,9 +5,11 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from tutorial_params import tutorial
 
-from pipeline.lib.model import build_model, recurrent_checks, recurrent_params
+from pipeline.lib.model import build_model, keras, recurrent_checks, recurrent_params
+from pipeline.lib.variants import CELLS
 
 DEFAULT = tutorial()["model"]
 
@@ -36,7 +38,7 @@ def test_formula(cell: str, h: int, x: int, bidirectional: bool, expected: int) 
     assert recurrent_params(cell, h, x, bidirectional) == expected
 
 
-VARIANTS = list(itertools.product(["simple_rnn", "lstm", "gru"], [False, True], [1, 2]))
+VARIANTS = list(itertools.product(CELLS, [False, True], [1, 2]))  # every cell of the registry
 
 
 @pytest.mark.parametrize(("cell", "bidirectional", "layers"), VARIANTS)
@@ -60,11 +62,28 @@ def test_every_variant_matches_the_formula_and_trains_a_step(cell: str, bidirect
     assert proba.shape == (8, 1) and ((proba > 0) & (proba < 1)).all()  # one sigmoid probability per review
 
 
-def test_every_allowed_cell_and_optimizer_has_its_implementation() -> None:
-    """params.yaml's allowed values and the code that builds them are separate lists: tie them."""
-    from pipeline.lib.model import GATES, RECURRENT
-    from pipeline.lib.params import CELLS, OPTIMIZERS
-    from pipeline.train import OPTIMIZERS as BUILDERS
+def test_every_variant_of_the_registry_is_a_keras_class_and_an_allowed_value() -> None:
+    """One registry (pipeline/lib/variants.py) names the cells and optimizers for every module."""
+    from pipeline.lib import params
+    from pipeline.lib.variants import CELLS, OPTIMIZERS
 
-    assert set(RECURRENT) == set(GATES) == set(CELLS)
-    assert set(BUILDERS) == set(OPTIMIZERS)
+    for cell in CELLS.values():
+        assert issubclass(getattr(keras.layers, cell.keras), keras.layers.RNN)
+    for optimizer in OPTIMIZERS.values():
+        assert issubclass(getattr(keras.optimizers, optimizer), keras.optimizers.Optimizer)
+    allowed = params.describe()
+    assert allowed["model.cell"] == f"one of {', '.join(CELLS)}"
+    assert allowed["train.optimizer"] == f"one of {', '.join(OPTIMIZERS)}"
+
+
+def test_the_spelled_names_live_in_the_registry() -> None:
+    """No pipeline module spells a cell's or an optimizer's name as a string but the registry, and
+    inference, whose NumPy maths differs by cell (tests/test_inference.py runs it for each cell of
+    the registry)."""
+    from pipeline.lib.variants import CELLS, OPTIMIZERS
+
+    names = [*CELLS, *OPTIMIZERS]
+    for path in (ROOT / "pipeline").rglob("*.py"):
+        if path.name not in ("variants.py", "inference.py"):
+            text = path.read_text()
+            assert not [name for name in names if f'"{name}"' in text or f"'{name}'" in text], path

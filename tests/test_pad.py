@@ -8,7 +8,7 @@ from keras.utils import pad_sequences as keras_pad_sequences
 
 from pipeline import pad
 from pipeline.lib.files import load_npz, save_npz
-from pipeline.lib.text import pad_sequences
+from pipeline.lib.padding import pad_sequences
 
 SEQUENCES = [[], [5], [1, 2, 3], [1, 2, 3, 4, 5], list(range(1, 12)), [7, 7]]
 

@@ -1,5 +1,6 @@
 """params.yaml is validated before any heavy work; each error names the key and what is allowed."""
 
+import ast
 import copy
 import re
 import subprocess
@@ -19,7 +20,7 @@ DEFAULTS = tutorial()  # the tests' starting point, whatever params.yaml holds
 
 def test_the_committed_params_are_valid() -> None:
     """Whatever the user commits, as long as `check` would accept it: its values are theirs."""
-    params.load(ROOT / "params.yaml")
+    params.load_all(ROOT / "params.yaml")
 
 
 def test_the_tutorials_setup_is_valid_and_the_tutorials() -> None:
@@ -145,7 +146,7 @@ def test_yaml_syntax_error_gives_line(tmp_path: Path) -> None:
     broken = tmp_path / "params.yaml"
     broken.write_text("train:\n  epochs: [1\n  seed: 3\n")
     with pytest.raises(PipelineError, match=rf"{broken}: invalid YAML at line \d+, column \d+"):
-        params.load(broken)
+        params.load_all(broken)
 
 
 def test_an_embedding_too_large_for_memory_is_refused() -> None:
@@ -194,7 +195,7 @@ def test_hostile_yaml_is_refused_at_once_in_one_line(tmp_path: Path, case: str) 
 def test_bytes_that_are_not_utf8_are_named(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_bytes(DEFAULTS_TEXT.encode() + b"# caf\xe9\n")
     with pytest.raises(PipelineError, match=r"params.yaml: not UTF-8 text \(byte 0xe9 at offset \d+\)$"):
-        params.load(tmp_path / "params.yaml")
+        params.load_all(tmp_path / "params.yaml")
 
 
 def test_stage_exits_with_one_line_and_no_traceback(tmp_path: Path) -> None:
@@ -302,19 +303,19 @@ def test_load_names_the_file_line_and_column(tmp_path: Path) -> None:
     broken = tmp_path / "my-params.yaml"
     broken.write_text("train:\n  epochs: 3\n  seed: [1\n")
     with pytest.raises(PipelineError) as error:
-        params.load(broken)
+        params.load_all(broken)
     assert (
         str(error.value) == f"{broken}: invalid YAML at line 4, column 1: expected ',' or ']', but got '<stream end>'"
     )
     broken.write_text("a: b\n\tc: d\n")  # a tab: a scanner error, with its own mark
     with pytest.raises(PipelineError, match=rf"^{broken}: invalid YAML at line 2, column 1: found character '\\t'"):
-        params.load(broken)
+        params.load_all(broken)
     with pytest.raises(PipelineError) as error:
-        params.load(tmp_path / "absent.yaml")
+        params.load_all(tmp_path / "absent.yaml")
     assert str(error.value) == f"{tmp_path / 'absent.yaml'}: not found (run from the repository root)"
     broken.write_text(yaml.safe_dump({**DEFAULTS, "pad": {**DEFAULTS["pad"], "maxlen": 0}}))
     with pytest.raises(PipelineError, match=rf"^{broken}: pad.maxlen = 0 is invalid"):
-        params.load(broken)  # the file's own name in every message
+        params.load_all(broken)  # the file's own name in every message
 
 
 def test_shapes_that_are_not_sections() -> None:
@@ -347,3 +348,39 @@ def test_suggestions_name_one_close_key() -> None:
     typo["model"]["unit"] = 3
     with pytest.raises(PipelineError, match=r"unknown key model.unit: did you mean model.units\?$"):
         params.validate(typo)
+
+
+def declared_reads(stage: str) -> list[str]:
+    """The PARAMS tuple of pipeline/<stage>.py, read without importing it (train would load TensorFlow)."""
+    tree = ast.parse((ROOT / "pipeline" / f"{stage}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["PARAMS"]:
+            return list(ast.literal_eval(node.value))
+    raise AssertionError(f"pipeline/{stage}.py declares no PARAMS")
+
+
+def test_each_stage_declares_what_dvc_records_and_reads_it_through_load() -> None:
+    """dvc.yaml's `params:` are what DVC watches; the stage gets exactly those from params.load."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name, stage in stages.items():
+        source = (ROOT / "pipeline" / f"{name}.py").read_text()
+        if name == "check":  # the whole file, as a dep: every section validated before any stage runs
+            assert "params.yaml" in stage["deps"] and "params" not in stage and "params.load_all()" in source
+            continue
+        assert declared_reads(name) == stage["params"], name
+        assert source.count("params.load(") == 1 and "params.load(PARAMS)" in source, name
+        assert "load_all" not in source, name
+
+
+def test_load_hands_only_the_declared_sections_and_keys(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(DEFAULTS))
+    p = params.load(("encode.num_words", "evaluate.threshold", "baseline"), tmp_path / "params.yaml")
+    assert p == {"encode": {"num_words": 2000}, "evaluate": {"threshold": 0.5}, "baseline": DEFAULTS["baseline"]}
+
+
+def test_load_still_validates_the_whole_file(tmp_path: Path) -> None:
+    broken = copy.deepcopy(DEFAULTS)
+    broken["model"]["cell"] = "transformer"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(broken))
+    with pytest.raises(PipelineError, match=r"model\.cell"):
+        params.load(("pad",), tmp_path / "params.yaml")

@@ -12,17 +12,20 @@ import pytest
 import yaml
 from conftest import ROOT, tiny_params
 
-from pipeline.lib import paths
+from pipeline.lib import inference, paths
+from pipeline.lib.cleaning import clean_text
 from pipeline.lib.model import build_model, export_weights
-from pipeline.lib.text import clean_text, pad_sequences, texts_to_sequences
+from pipeline.lib.padding import pad_sequences
+from pipeline.lib.tokenizer import texts_to_sequences
 
 VOCAB = ["the", "film", "great", "awful", "plot", "was"]
 
 
 @pytest.fixture
 def model_repo(tmp_path: Path) -> Path:
-    """A working directory with params, a vocabulary and an (untrained) model of the tiny shape,
-    saved as train saves it: the .keras file and the weights predict reads."""
+    """A working directory with params, a vocabulary, an (untrained) model of the tiny shape, saved
+    as train saves it (the .keras file and the weights predict reads, with their preprocessing), and
+    the dvc.lock of an evaluate run at threshold 0.5."""
     params = tiny_params(tmp_path / "unused.tar.gz")
     params["model"].update(cell="lstm", bidirectional=True)  # the CLI test below covers a gated, two-way model
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
@@ -33,7 +36,11 @@ def model_repo(tmp_path: Path) -> Path:
     rng = np.random.default_rng(0)  # weights that spread the probabilities out
     model.set_weights([rng.normal(0, 0.8, w.shape).astype(np.float32) for w in model.get_weights()])
     model.save(tmp_path / paths.MODEL)
-    export_weights(model, tmp_path / paths.MODEL_WEIGHTS)
+    preprocessing = {"padding": params["pad"]["padding"], "truncating": params["pad"]["truncating"], "words": VOCAB}
+    export_weights(model, tmp_path / paths.MODEL_WEIGHTS, preprocessing)
+    lock = {"schema": "2.0", "stages": {"evaluate": {"cmd": "python -m pipeline.evaluate", "params": {}}}}
+    lock["stages"]["evaluate"]["params"]["params.yaml"] = {"evaluate": params["evaluate"]}
+    (tmp_path / paths.DVC_LOCK).write_text(yaml.safe_dump(lock))
     return tmp_path
 
 
@@ -149,3 +156,43 @@ def test_the_cli_prints_keras_probabilities_without_tensorflow(model_repo: Path)
     expected = [f"{p:.4f}" for p in model.predict(x, verbose=0).ravel()]
     assert len(set(expected)) == len(reviews)
     assert [line.split("\t")[1] for line in result.stdout.decode().splitlines()] == expected
+
+
+REVIEWS = "the film was great\nawful plot\nthe the film awful great plot was\n" + "great plot " * 15 + "awful\n"
+
+
+def test_answers_do_not_move_with_params_edited_since_training(model_repo: Path) -> None:
+    """Padding, truncating and threshold edited in params.yaml without `dvc repro`: predict still pads
+    as the model was trained and labels as evaluate last did."""
+    from pipeline.predict import predict_proba
+
+    before = predict(model_repo, stdin=REVIEWS)
+    assert before.returncode == 0, before.stderr.decode()
+    params = yaml.safe_load((model_repo / "params.yaml").read_text())
+    params["pad"].update(padding="post", truncating="post")
+    params["evaluate"]["threshold"] = 0.15
+    (model_repo / "params.yaml").write_text(yaml.safe_dump(params))
+    after = predict(model_repo, stdin=REVIEWS)
+    assert after.stdout == before.stdout
+    # The edits would have moved the answers: other probabilities, and labels between the thresholds.
+    spec, weights = inference.load(model_repo / paths.MODEL_WEIGHTS)
+    reviews = REVIEWS.splitlines()
+    trained, _ = predict_proba(spec, weights, reviews)
+    edited, _ = predict_proba({**spec, "padding": "post", "truncating": "post"}, weights, reviews)
+    assert not np.allclose(trained, edited, atol=1e-4)
+    assert any(0.15 <= p < 0.5 for p in trained)
+
+
+def test_the_threshold_is_the_one_evaluate_last_used(model_repo: Path) -> None:
+    labels = [line.split("\t")[0] for line in predict(model_repo, stdin=REVIEWS).stdout.decode().splitlines()]
+    lock = yaml.safe_load((model_repo / paths.DVC_LOCK).read_text())
+    lock["stages"]["evaluate"]["params"]["params.yaml"]["evaluate"]["threshold"] = 0.15
+    (model_repo / paths.DVC_LOCK).write_text(yaml.safe_dump(lock))
+    result = predict(model_repo, stdin=REVIEWS)
+    assert [line.split("\t")[0] for line in result.stdout.decode().splitlines()] != labels
+    (model_repo / paths.DVC_LOCK).unlink()
+    result = predict(model_repo, "a review")
+    assert result.returncode == 1
+    assert result.stderr.decode().splitlines()[-1] == (
+        "error: dvc.lock records no evaluate.threshold: run `dvc repro` to evaluate the model"
+    )

@@ -10,12 +10,12 @@ import pytest
 from conftest import in_repo, tiny_params, tiny_reviews, write_archive
 
 from pipeline import prepare
-from pipeline.lib import paths, text
+from pipeline.lib import cleaning, paths
 from pipeline.lib.cli import PipelineError
 
 
 def test_clean_text_strips_tags_with_a_space_and_decodes_entities() -> None:
-    cleaned = text.clean_text('end.<br /><br />The <a href="x">film</a> &amp; &quot;café&quot; &lt;3')
+    cleaned = cleaning.clean_text('end.<br /><br />The <a href="x">film</a> &amp; &quot;café&quot; &lt;3')
     assert cleaned == 'end.  The  film  & "café" <3'
 
 

@@ -20,6 +20,10 @@ from pipeline.lib.cli import PipelineError
 # Zip entries carry a timestamp; a fixed one keeps .npz files byte-identical across runs.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
+# Reviews per batch in prepare, encode, pad and baseline: memory per batch against Arrow's per-call
+# cost. Not a parameter: it changes no output byte (tests run batches of a few reviews against one batch).
+BATCH_REVIEWS = 8192
+
 
 def _remove(path: Path) -> None:
     shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink(missing_ok=True)

@@ -14,11 +14,12 @@ import numpy as np
 
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import load_npz
+from pipeline.lib.model_format import SPEC
+from pipeline.lib.variants import CELLS
 
-SPEC = "spec"  # the npz entry holding the layers as JSON
 BATCH = 250  # reviews per pass: each step's arrays stay in the CPU cache (4x faster than 1000)
 
-ACTIVATIONS = {
+ACTIVATIONS = {  # one function for each name of model_format.ACTIVATIONS
     "linear": lambda x: x,
     "relu": lambda x: np.maximum(x, 0),
     "sigmoid": lambda x: 0.5 * (1 + np.tanh(0.5 * x)),  # 1 / (1 + exp(-x)), without overflow
@@ -43,7 +44,7 @@ def _recurrent(layer: dict, weights: dict[str, np.ndarray], prefix: str, x: np.n
     gate = ACTIVATIONS[layer.get("recurrent_activation", "linear")]  # LSTM's and GRU's gates; SimpleRNN has none
     # Input projections of all steps at once, time-major so that each step's rows are contiguous;
     # GRU (reset_after) keeps a second, recurrent bias.
-    inputs = np.swapaxes(x, 0, 1) @ kernel + (bias[0] if cell == "gru" else bias)
+    inputs = np.swapaxes(x, 0, 1) @ kernel + (bias[0] if CELLS[cell].second_bias else bias)
     h = np.zeros((x.shape[0], recurrent.shape[0]))
     c = np.zeros_like(h)
     outputs = []
@@ -51,12 +52,12 @@ def _recurrent(layer: dict, weights: dict[str, np.ndarray], prefix: str, x: np.n
         if cell == "simple_rnn":
             h = act(inputs[step] + h @ recurrent)
         elif cell == "lstm":
-            i, f, g, o = np.split(inputs[step] + h @ recurrent, 4, axis=1)
+            i, f, g, o = np.split(inputs[step] + h @ recurrent, CELLS[cell].gates, axis=1)
             c = gate(f) * c + gate(i) * act(g)
             h = gate(o) * act(c)
         else:
-            x_z, x_r, x_h = np.split(inputs[step], 3, axis=1)
-            h_z, h_r, h_h = np.split(h @ recurrent + bias[1], 3, axis=1)
+            x_z, x_r, x_h = np.split(inputs[step], CELLS[cell].gates, axis=1)
+            h_z, h_r, h_h = np.split(h @ recurrent + bias[1], CELLS[cell].gates, axis=1)
             z = gate(x_z + h_z)
             h = z * h + (1 - z) * act(x_h + gate(x_r + h_r) * h_h)
         outputs.append(h)

@@ -5,20 +5,20 @@ Embedding -> Dropout -> recurrent layer(s) -> Dense(relu) -> Dropout -> Dense(si
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from pipeline.lib import inference
+from pipeline.lib import model_format
 from pipeline.lib.backend import keras
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import atomic_path, fix_zip, save_npz
 from pipeline.lib.params import layer_units
+from pipeline.lib.variants import CELLS
 
 layers = keras.layers
 
-RECURRENT = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
-# Weight blocks per cell: SimpleRNN one, LSTM four gates, GRU three (update, reset, candidate).
-GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+RECURRENT = {name: getattr(layers, cell.keras) for name, cell in CELLS.items()}
 
 
 def build_model(num_words: int, maxlen: int, config: dict) -> keras.Model:
@@ -45,9 +45,9 @@ def recurrent_params(cell: str, h: int, x: int, bidirectional: bool = False) -> 
     GRU as Keras builds it (reset_after=True): three blocks plus a second bias each.
     A bidirectional layer has two independent copies.
     """
-    count = GATES[cell] * ((h + x) * h + h)
-    if cell == "gru":
-        count += 3 * h
+    count = CELLS[cell].gates * ((h + x) * h + h)
+    if CELLS[cell].second_bias:
+        count += CELLS[cell].gates * h
     return count * (2 if bidirectional else 1)
 
 
@@ -102,21 +102,27 @@ def save_model(model: keras.Model, path: Path) -> None:
 def _recurrent_spec(layer: keras.layers.RNN) -> dict:
     """What inference.py needs of a recurrent layer; anything it does not compute is refused."""
     cell = next((name for name, kind in RECURRENT.items() if type(layer) is kind), None)
-    if cell is None or layer.stateful or not layer.cell.use_bias or (cell == "gru" and not layer.cell.reset_after):
+    if (
+        cell is None
+        or layer.stateful
+        or not layer.cell.use_bias
+        or (CELLS[cell].second_bias and not layer.cell.reset_after)
+    ):
         raise PipelineError(f"layer {layer.name}: no NumPy forward pass for this {type(layer).__name__}")
     spec = {
         "cell": cell,
         "activation": keras.activations.serialize(layer.cell.activation),
         "return_sequences": layer.return_sequences,
     }
-    if cell != "simple_rnn":
+    if CELLS[cell].gates > 1:  # gated cells
         spec["recurrent_activation"] = keras.activations.serialize(layer.cell.recurrent_activation)
     return spec
 
 
-def export_weights(model: keras.Model, path: Path) -> None:
+def export_weights(model: keras.Model, path: Path, preprocessing: dict[str, Any]) -> None:
     """The model as inference.py reads it: its layers as JSON and their weights in one .npz, so that
-    predict runs without TensorFlow. Same weights, same bytes (sorted JSON, fixed zip timestamps)."""
+    predict runs without TensorFlow, with the preprocessing it was trained on (padding, truncating,
+    words; see model_format). Same weights, same bytes (sorted JSON, fixed zip timestamps)."""
     specs: list[dict] = []
     arrays: dict[str, np.ndarray] = {}
     for layer in model.layers:
@@ -137,9 +143,9 @@ def export_weights(model: keras.Model, path: Path) -> None:
         else:
             raise PipelineError(f"layer {layer.name}: no NumPy forward pass for a {type(layer).__name__}")
         for key in ("activation", "recurrent_activation"):
-            if spec.get(key, "linear") not in inference.ACTIVATIONS:
+            if spec.get(key, "linear") not in model_format.ACTIVATIONS:
                 raise PipelineError(f"layer {layer.name}: no NumPy forward pass for {key} {spec[key]}")
         specs.append(spec)
         arrays.update({f"{prefix}/{w.name}": w.numpy() for prefix, part in parts.items() for w in part.weights})
-    spec_json = json.dumps({"maxlen": model.input_shape[1], "layers": specs}, sort_keys=True)
-    save_npz(path, **{inference.SPEC: np.array(spec_json)}, **arrays)
+    spec_json = json.dumps({"maxlen": model.input_shape[1], "layers": specs, **preprocessing}, sort_keys=True)
+    save_npz(path, **{model_format.SPEC: np.array(spec_json)}, **arrays)

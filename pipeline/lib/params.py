@@ -4,7 +4,7 @@ Each rule says what a key allows, so an error can name the key and the allowed v
 """
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,9 +13,8 @@ import yaml
 
 from pipeline.lib import paths
 from pipeline.lib.cli import PipelineError
+from pipeline.lib.variants import CELLS, OPTIMIZERS
 
-CELLS = ("simple_rnn", "lstm", "gru")
-OPTIMIZERS = ("adam", "rmsprop", "sgd", "adamw")
 SIDES = ("pre", "post")
 STRATEGIES = ("none", "mirrored", "multi_worker")
 
@@ -103,7 +102,7 @@ def schema() -> dict[str, dict[str, Rule]]:
         "encode": {"num_words": integer(2, 10_000_000)},
         "pad": {"maxlen": integer(1, MAX_MAXLEN), "padding": one_of(SIDES), "truncating": one_of(SIDES)},
         "model": {
-            "cell": one_of(CELLS),
+            "cell": one_of(tuple(CELLS)),
             "bidirectional": boolean(),
             "layers": integer(1, 16),
             "units": Rule(f"an integer in [1, {MAX_UNITS}], or a list of them (one per layer)", _units),
@@ -114,7 +113,7 @@ def schema() -> dict[str, dict[str, Rule]]:
             "unroll": boolean(),
         },
         "train": {
-            "optimizer": one_of(OPTIMIZERS),
+            "optimizer": one_of(tuple(OPTIMIZERS)),
             "learning_rate": number(0, 10, open_high=False),
             "batch_size": integer(1, 1_000_000),
             "epochs": integer(1, 10_000),
@@ -252,9 +251,24 @@ def read(path: Path = paths.PARAMS) -> Any:
         raise PipelineError(f"{path}: invalid YAML{where}: {problem}") from None
 
 
-def load(path: Path = paths.PARAMS) -> dict[str, dict[str, Any]]:
-    """Read and validate params.yaml."""
+def load_all(path: Path = paths.PARAMS) -> dict[str, dict[str, Any]]:
+    """Read and validate the whole params.yaml (the `check` stage)."""
     return validate(read(path), path)
+
+
+def load(reads: Sequence[str], path: Path = paths.PARAMS) -> dict[str, dict[str, Any]]:
+    """The sections and `section.key`s a stage declares (its PARAMS, which dvc.yaml's `params:` lists
+    too), after validating the whole file: a stage that reads an undeclared key fails at once,
+    instead of DVC missing that key's edits and serving a stale output."""
+    everything = load_all(path)
+    handed: dict[str, dict[str, Any]] = {}
+    for name in reads:
+        section, _, key = name.partition(".")
+        if key:
+            handed.setdefault(section, {})[key] = everything[section][key]
+        else:
+            handed[section] = everything[section]
+    return handed
 
 
 def layer_units(model: dict[str, Any]) -> list[int]:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -13,23 +14,44 @@ from pipeline.lib import paths
 from pipeline.lib.cli import PipelineError
 
 
-def outputs(dvc_lock: Path = paths.DVC_LOCK) -> dict[str, tuple[str, str]]:
-    """Every output's stage and md5 as dvc.lock records them, by path; empty where there is no lock yet."""
+def _unreadable(dvc_lock: Path) -> PipelineError:
+    return PipelineError(
+        f"{dvc_lock}: unreadable (cut by a killed `dvc`?); restore it with `git checkout {dvc_lock}`"
+        " or delete it, then `dvc repro` (the run-cache restores what already ran)"
+    )
+
+
+def _stages(dvc_lock: Path) -> dict[str, Any]:
+    """dvc.lock's stages by name; empty where there is no lock yet."""
     if not dvc_lock.exists():
         return {}
     try:
         stages = yaml.load(dvc_lock.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return dict(stages["stages"])
+    except (yaml.YAMLError, KeyError, TypeError, ValueError):
+        raise _unreadable(dvc_lock) from None
+
+
+def outputs(dvc_lock: Path = paths.DVC_LOCK) -> dict[str, tuple[str, str]]:
+    """Every output's stage and md5 as dvc.lock records them, by path; empty where there is no lock yet."""
+    try:
         return {
             out["path"]: (name, out["md5"])
-            for name, stage in stages["stages"].items()
+            for name, stage in _stages(dvc_lock).items()
             for out in stage.get("outs", [])
             if "md5" in out
         }
-    except (yaml.YAMLError, KeyError, TypeError, AttributeError):
-        raise PipelineError(
-            f"{dvc_lock}: unreadable (cut by a killed `dvc`?); restore it with `git checkout {dvc_lock}`"
-            " or delete it, then `dvc repro` (the run-cache restores what already ran)"
-        ) from None
+    except (KeyError, TypeError, AttributeError):
+        raise _unreadable(dvc_lock) from None
+
+
+def recorded_params(stage: str, dvc_lock: Path = paths.DVC_LOCK) -> dict[str, Any]:
+    """The params.yaml values dvc.lock records for `stage`'s last run, as DVC writes them (a listed
+    section as a mapping, a listed `section.key` under that dotted name); empty where none are."""
+    try:
+        return dict(_stages(dvc_lock).get(stage, {}).get("params", {}).get(paths.PARAMS.name, {}))
+    except (AttributeError, TypeError, ValueError):
+        raise _unreadable(dvc_lock) from None
 
 
 def _config() -> configparser.ConfigParser:

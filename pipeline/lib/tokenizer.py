@@ -1,41 +1,24 @@
-"""From raw review to padded word indices: the steps that prepare, encode and pad run on the
-corpus, and that predict and baseline must repeat exactly on new text.
+"""Clean text to word indices: the steps encode runs on the corpus, and that baseline (its words) and
+predict (its indices) must repeat exactly.
 
 Tokenizing is exactly Keras' legacy `Tokenizer(num_words)`: lower-case, its punctuation
 filters, split on " ", index 1 = the most frequent word, ties in order of first appearance,
 words at index >= num_words dropped. Splitting, counting and look-ups run in Arrow's C++
 kernels over a batch of reviews at a time, several times faster than the Tokenizer's loop over
-words; the data stages stream batches of BATCH_REVIEWS, so their memory does not grow with the
-corpus, and any batch size gives the same bytes.
+words; the data stages stream batches of files.BATCH_REVIEWS, so their memory does not grow with
+the corpus, and any batch size gives the same bytes.
 """
 
-import html
-import json
-import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.lib import paths
-from pipeline.lib.files import damaged, require
-
-TAG = re.compile(r"<[^>]+>")  # the tutorial's pattern
 FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # keras Tokenizer's default filters
 # The filters are ASCII, and ASCII bytes never occur inside a multi-byte UTF-8 character, so
 # translating the encoded bytes is the same as translating the text, and much faster.
 _BYTES_TO_SPACE = bytes.maketrans(FILTERS.encode(), b" " * len(FILTERS))
-
-# Reviews per batch in prepare, encode and pad: memory per batch against Arrow's per-call cost.
-# Not a parameter: it changes no output byte (tests run batches of a few reviews against one batch).
-BATCH_REVIEWS = 8192
-
-
-def clean_text(raw: str) -> str:
-    """Strip HTML tags as the tutorial does, but leave a space so `end.<br />The` stays two words;
-    then decode entities (`&amp;` -> `&`)."""
-    return html.unescape(TAG.sub(" ", raw))
 
 
 def split_words(texts: Sequence[str]) -> pa.ListArray:
@@ -87,30 +70,3 @@ def words_to_sequences(lists: pa.ListArray, vocab: list[str]) -> tuple[np.ndarra
 def texts_to_sequences(texts: Sequence[str], vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Keras' Tokenizer.texts_to_sequences, as (tokens, offsets)."""
     return words_to_sequences(split_words(texts), vocab)
-
-
-def load_vocabulary() -> list[str]:
-    try:
-        return json.loads(require(paths.VOCAB).read_text(encoding="utf-8"))["words"]
-    except (ValueError, KeyError, TypeError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise damaged(paths.VOCAB, error) from None
-
-
-def pad_sequences(
-    tokens: np.ndarray, offsets: np.ndarray, maxlen: int, padding: str = "pre", truncating: str = "pre"
-) -> np.ndarray:
-    """Keras' pad_sequences as an (n, maxlen) int32 array; review i is tokens[offsets[i]:offsets[i+1]].
-
-    Vectorised over the concatenated tokens, no Python loop per review.
-    """
-    lengths = np.diff(offsets)
-    kept = np.minimum(lengths, maxlen)
-    first = offsets[:-1] + (lengths - kept if truncating == "pre" else 0)
-    column = np.arange(maxlen)
-    # Column where each row's kept tokens begin: at the right end for 'pre' padding.
-    start = (maxlen - kept if padding == "pre" else np.zeros_like(kept))[:, None]
-    filled = (column >= start) & (column < start + kept[:, None])
-    source = first[:, None] + column - start
-    x = np.zeros((len(lengths), maxlen), dtype=np.int32)
-    x[filled] = tokens[source[filled]]
-    return x
