@@ -170,10 +170,11 @@ def _npy_header(stream: BinaryIO) -> tuple[np.dtype, tuple[int, ...]]:
 
 def map_npz(path: Path) -> dict[str, np.ndarray]:
     """Each entry of an uncompressed .npz memory-mapped read-only: the pages come from the file
-    (the OS may drop and re-read them), not from a copy in the process's own memory.
+    (the OS may drop and re-read them), not from a copy in the process's own memory. np.load's
+    mmap_mode does not reach inside an .npz, hence the zip offsets read here.
 
     A mapped array skips zipfile's CRC check, so each entry's CRC is checked here: one pass over
-    the bytes (8 ms for the full test split's 10 MB).
+    the bytes (6 ms for the full test split's 10 MB, warm page cache, with the mapping itself).
     """
     arrays = {}
     try:
