@@ -196,6 +196,13 @@ BUGS = [
         ("tests/test_consistency.py",),
     ),
     Bug(
+        "evaluate: the curves of probabilities rounded to one decimal",
+        "pipeline/evaluate.py",
+        'write_scores(paths.METRICS, plots, y, proba, settings["threshold"])',
+        'write_scores(paths.METRICS, plots, y, proba.round(1), settings["threshold"])',
+        ("tests/test_reports.py",),
+    ),
+    Bug(
         "evaluate: the confusion figure at 0.5 whatever the threshold",
         "pipeline/evaluate.py",
         "figures.confusion_matrix(y, predicted,",

@@ -2,6 +2,7 @@
 vocabulary, the training arrays, the model and the baseline's fit byte-identical; changing the
 training split's changes them (so the comparison can fail)."""
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -96,8 +97,8 @@ def words(text: str) -> list[str]:
 def test_the_baseline_is_fitted_on_the_training_split_alone(
     tmp_path_factory: pytest.TempPathFactory, name: str
 ) -> None:
-    """reports/baseline_metrics.json, recomputed with scikit-learn's own vectorizer fitted on the
-    training texts only (the stage counts words itself)."""
+    """reports/baseline_metrics.json and its curves, recomputed with scikit-learn's own vectorizer
+    fitted on the training texts only (the stage counts words itself)."""
     ws = workspace(tmp_path_factory, "base") if name == "base" else heldout_changed(tmp_path_factory)
     params = read_params(ws.path)
     settings = params["baseline"]
@@ -124,3 +125,16 @@ def test_the_baseline_is_fitted_on_the_training_split_alone(
     }
     reported = json.loads((ws.path / "reports/baseline_metrics.json").read_text())
     assert reported == pytest.approx(expected, abs=2e-6)
+    # Its curves: scikit-learn's, on the fixed grid (precision: the best at recall >= r).
+    grid = np.linspace(0, 1, 101)
+    fpr, tpr, _ = metrics.roc_curve(y, proba)
+    precision, recall, _ = metrics.precision_recall_curve(y, proba)
+    curves = {
+        "roc.csv": ("fpr", "tpr", np.interp(grid, fpr, tpr)),
+        "precision_recall.csv": ("recall", "precision", [precision[recall >= r].max() for r in grid]),
+    }
+    for name, (x, y_name, values) in curves.items():
+        with (ws.path / "reports/plots/baseline" / name).open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert [float(row[x]) for row in rows] == pytest.approx(grid), name
+        assert [float(row[y_name]) for row in rows] == pytest.approx(values, abs=2e-6), name
