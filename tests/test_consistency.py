@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pipelines import Workspace, built, held_out_reviews, key_edit, predict_lines, read_params, set_key, workspace
+from pipelines import Workspace, built, held_out_reviews, predict_lines, read_params, set_key, workspace
 from sklearn import metrics
 
 from pipeline import evaluate
@@ -25,8 +25,7 @@ def at_a_probability(repo: Path, _root: Path) -> None:
 
 
 def configuration(factory: pytest.TempPathFactory, name: str) -> Workspace:
-    if name == "post, post":
-        return workspace(factory, name, key_edit({"pad.padding": "post", "pad.truncating": "post"}))
+    """A workspace of the sensitivity table, or one of them with the threshold at a probability."""
     if name.endswith("at a probability"):
         parent = name.removesuffix(" at a probability")
         configuration(factory, parent)
@@ -40,7 +39,7 @@ CONFIGURATIONS = [
     "pad.truncating",
     "evaluate.threshold",
     "base at a probability",
-    "post, post at a probability",
+    "pad.truncating at a probability",
 ]
 
 
