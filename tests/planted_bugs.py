@@ -2,9 +2,10 @@
 code: each must make the tests it names fail.
 
     python tests/planted_bugs.py             # `make mutants` runs it after mutmut
-    python tests/planted_bugs.py ignored     # only the bugs whose name holds one of the words
+    python tests/planted_bugs.py curated     # one group: curated, ignored, leaks or dvc.yaml
+    python tests/planted_bugs.py "evaluate:" # the bugs whose name holds one of the words
 
-mutmut plants thousands of small mutants in the pure helpers; the hand-written bugs are the ones
+mutmut plants thousands of small mutants in the pure helpers; the hand-written bugs are ones
 a user would notice at once. The families are the shapes that once slipped past the whole suite
 (issue 23), every instance the code and dvc.yaml hold: a parameter that one consumer ignores,
 the test split reaching something fitted, a data dep or `params:` entry missing from dvc.yaml.
@@ -432,11 +433,16 @@ def plant(bug: Bug, scratch: Path) -> None:
 
 def main() -> None:
     words = sys.argv[1:]
-    bugs = [
-        bug
-        for bug in [*BUGS, *ignored_parameters(), *test_split_leaks(), *dvc_yaml_edits()]
-        if not words or any(w in bug.name for w in words)
-    ]
+    groups = {
+        "curated": BUGS,
+        "ignored": ignored_parameters(),
+        "leaks": test_split_leaks(),
+        "dvc.yaml": dvc_yaml_edits(),
+    }
+    if words and set(words) <= set(groups):
+        bugs = [bug for word in words for bug in groups[word]]
+    else:
+        bugs = [bug for group in groups.values() for bug in group if not words or any(w in bug.name for w in words)]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp) / "repo"
