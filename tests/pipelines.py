@@ -125,14 +125,6 @@ def workspace(
     return Workspace(repo, returncode, stdout, stderr)
 
 
-def key_edit(changes: dict[str, object]) -> Callable[[Path, Path], None]:
-    def edit(repo: Path, _root: Path) -> None:
-        for key, value in changes.items():
-            set_key(repo, key, value)
-
-    return edit
-
-
 def dvc_yaml(repo: Path = ROOT) -> dict:
     return yaml.safe_load((repo / "dvc.yaml").read_text())
 
@@ -159,9 +151,9 @@ def output_files(repo: Path) -> dict[str, str]:
     return digests
 
 
-def owner(file: str, repo: Path = ROOT) -> str:
+def owner(file: str) -> str:
     """The stage whose output holds `file`."""
-    for stage, outs in stage_outputs(repo).items():
+    for stage, outs in stage_outputs().items():
         if any(file == out or file.startswith(out + "/") for out in outs):
             return stage
     raise KeyError(file)
@@ -257,7 +249,8 @@ def diverging(factory: pytest.TempPathFactory) -> Workspace:
 
     def edit(repo: Path, _root: Path) -> None:
         point_at(repo, write_archive(repo.parent / "noise.tar.gz", noise_reviews()))
-        key_edit(DIVERGING)(repo, _root)
+        for key, value in DIVERGING.items():
+            set_key(repo, key, value)
 
     return workspace(factory, "diverging", edit)
 
@@ -292,6 +285,7 @@ class Row:
     effect: "outputs" (the change reaches `must`), "timing" (no output byte changes: speed, or
       network behaviour, only), "refused" (`dvc repro` fails with `error`), or "elsewhere" (cannot
       change alone here; the named test covers it).
+    error: for "refused", what the error line says; for "elsewhere", the test that covers the key.
     base: the workspace the change is made in.
     """
 
