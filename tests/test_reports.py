@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pipelines import read_params, workspace
+from pipelines import built, read_params, workspace
 from sklearn import metrics
 
 from pipeline.lib import figures, inference
@@ -33,9 +33,14 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return workspace(tmp_path_factory, "base").path
 
 
-def test_roc_and_precision_recall_tables_are_the_models_test_curves(base: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["base", "diverging"])
+def test_roc_and_precision_recall_tables_are_the_models_test_curves(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, name: str
+) -> None:
     """reports/plots/model/{roc,precision_recall}.csv: scikit-learn's curves of the saved model's
-    test probabilities, on the fixed grid (the best precision at recall >= r)."""
+    test probabilities, on the fixed grid (the best precision at recall >= r); on the learned model
+    and on one that learned noise, whose curves are not a perfect classifier's step."""
+    base = built(tmp_path_factory, name).path
     spec, weights = inference.load(base / "models/model.npz")
     test = load_npz(base / "data/padded/test.npz")
     proba, y = inference.predict(spec, weights, test["x"]), test["y"]
