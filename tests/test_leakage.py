@@ -33,14 +33,14 @@ NAME = re.compile(r"aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt")
 
 
 def altered(split: str) -> dict[str, bytes]:
-    """The base archive with one split changed: a third of its reviews moved to the other label,
-    a third rewritten with words found nowhere else."""
+    """The base archive with one split changed: a third of its positive reviews moved to the
+    negatives (so its labels are no longer the other split's, row for row), a third of the rest
+    rewritten with words found nowhere else."""
     members = {}
     for name, data in tiny_reviews(PER_FOLDER).items():
         match = NAME.fullmatch(name)
-        if match and match[1] == split and int(match[3]) % 3 == 0:  # relabelled
-            folder, stars = ("neg", 1) if match[2] == "pos" else ("pos", 10)
-            members[f"aclImdb/{split}/{folder}/{1000 + int(match[3])}_{stars}.txt"] = data
+        if match and match[1] == split and match[2] == "pos" and int(match[3]) % 3 == 0:  # relabelled
+            members[f"aclImdb/{split}/neg/{1000 + int(match[3])}_1.txt"] = data
         elif match and match[1] == split and int(match[3]) % 3 == 1:  # rewritten
             members[name] = f"zebra quokka {match[2]} narwhal review {match[3]} ".encode() * 3
         else:
