@@ -226,6 +226,8 @@ READERS = {
     "pipeline/predict.py": ("predict",),
 }
 FITTING = ("pipeline/encode.py", "pipeline/train.py", "pipeline/baseline.py")  # what is fitted on the training split
+# Reads on a path the tiny pipeline never takes: download over HTTP (tests/test_download.py's server).
+PATH_TESTS = {"pipeline/download.py": ("tests/test_download.py",)}
 
 
 def sensitivity_tests() -> dict[str, str]:
@@ -306,7 +308,7 @@ def ignored_parameters() -> list[Bug]:
                     path,
                     text,
                     repr(defaults[section][name]),
-                    (test,),
+                    (test, *PATH_TESTS.get(path, ())),
                     nth,
                 )
             )
