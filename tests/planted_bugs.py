@@ -227,7 +227,7 @@ READERS = {
 }
 FITTING = ("pipeline/encode.py", "pipeline/train.py", "pipeline/baseline.py")  # what is fitted on the training split
 # Reads on a path the tiny pipeline never takes: download over HTTP (tests/test_download.py's server).
-PATH_TESTS = {"pipeline/download.py": ("tests/test_download.py",)}
+PATH_TESTS = {"pipeline/download.py": ("tests/test_download.py", "tests/test_download_mirror.py")}
 
 
 def sensitivity_tests() -> dict[str, str]:
