@@ -226,6 +226,16 @@ READERS = {
     "pipeline/predict.py": ("predict",),
 }
 FITTING = ("pipeline/encode.py", "pipeline/train.py", "pipeline/baseline.py")  # what is fitted on the training split
+# Keys with more than one use in a stage, each use with its own test beside the row's.
+KEY_TESTS = {
+    "train.seed": (
+        "tests/test_sensitivity.py::TestTrainKeys::test_the_seed_reaches_the_initial_weights_as_well_as_the_split",
+        "tests/test_reports.py::test_the_training_report_is_the_saved_models[train.seed]",
+    ),
+    "train.validation_split": (
+        "tests/test_reports.py::test_the_training_report_is_the_saved_models[train.validation_split]",
+    ),
+}
 # Reads on a path the tiny pipeline never takes: download over HTTP (tests/test_download.py's server).
 PATH_TESTS = {"pipeline/download.py": ("tests/test_download.py", "tests/test_download_mirror.py")}
 
@@ -308,7 +318,7 @@ def ignored_parameters() -> list[Bug]:
                     path,
                     text,
                     repr(defaults[section][name]),
-                    (test, *PATH_TESTS.get(path, ())),
+                    (test, *KEY_TESTS.get(key, ()), *PATH_TESTS.get(path, ())),
                     nth,
                 )
             )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pipelines import built, read_params, workspace
+from pipelines import built, read_params
 from sklearn import metrics
 
 from pipeline.lib import figures, inference
@@ -26,11 +26,6 @@ def read_csv(path: Path) -> list[dict[str, float]]:
 def tsv(path: Path) -> list[float]:
     with path.open() as f:
         return [float(row[path.stem]) for row in csv.DictReader(f, delimiter="\t")]
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return workspace(tmp_path_factory, "base").path
 
 
 @pytest.mark.parametrize("name", ["base", "diverging"])
@@ -59,10 +54,16 @@ def test_roc_and_precision_recall_tables_are_the_models_test_curves(
     assert drawn.read_bytes() == (base / "reports/figures/roc.png").read_bytes()
 
 
-def test_the_training_report_is_the_saved_models(base: Path, tmp_path: Path) -> None:
-    """reports/train: the last epoch's scores are the saved model's on the held-out validation rows
-    (no early stopping here), the curves have one row per epoch, the parameter count is the model's;
-    history.png draws those curves; model_summary.txt counts the same parameters."""
+@pytest.mark.parametrize("name", ["base", "train.seed", "train.validation_split"])
+def test_the_training_report_is_the_saved_models(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, name: str
+) -> None:
+    """reports/train: the last epoch's scores are the saved model's on the validation rows that
+    params.yaml's seed and fraction hold out (no early stopping here), the curves have one row per
+    epoch, the parameter count is the model's; history.png draws those curves; model_summary.txt
+    counts the same parameters. Also after a change of the seed or the fraction: the split must
+    follow them, not only the weights."""
+    base = built(tmp_path_factory, name).path
     settings = read_params(base)["train"]
     report = json.loads((base / "reports/train/metrics.json").read_text())
     curves = {

@@ -9,7 +9,9 @@ and what is downstream of them.
 
 import fnmatch
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from conftest import ROOT, ran
@@ -22,9 +24,13 @@ from pipelines import (
     key_workspace,
     output_files,
     owner,
+    read_params,
+    set_key,
     stage_outputs,
     workspace,
 )
+
+from pipeline.lib import inference
 
 
 def params_keys() -> list[str]:
@@ -169,6 +175,25 @@ class TestTrainKeys:
     @pytest.mark.parametrize("key", keys("train"))
     def test_a_change_reaches_exactly_its_row(self, tmp_path_factory: pytest.TempPathFactory, key: str) -> None:
         assert_reaches(tmp_path_factory, key)
+
+    def test_the_seed_reaches_the_initial_weights_as_well_as_the_split(
+        self, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        """train.seed has two uses in train, and its row sees the model change if either follows it.
+        With steps far too small to move a weight, the embeddings stay as initialised: another seed
+        must give others. (tests/test_reports.py checks that the split follows it.)"""
+
+        def still(repo: Path, _root: Path) -> None:
+            for key, value in {"train.optimizer": "sgd", "train.learning_rate": 1e-30, "train.epochs": 1}.items():
+                set_key(repo, key, value)
+
+        def reseed(repo: Path, _root: Path) -> None:
+            set_key(repo, "train.seed", read_params(repo)["train"]["seed"] + 1)
+
+        first = workspace(tmp_path_factory, "still", still, repro=("repro", "train"))
+        second = workspace(tmp_path_factory, "still, reseeded", reseed, parent="still", repro=("repro", "train"))
+        embeddings = [inference.load(ws.path / "models/model.npz")[1]["0/embeddings"] for ws in (first, second)]
+        assert not np.array_equal(*embeddings)
 
     def test_the_keys_tested_elsewhere_name_an_existing_test(self) -> None:
         for key, row in SENSITIVITY.items():
