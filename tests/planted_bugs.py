@@ -232,12 +232,17 @@ KEY_TESTS = {
         "tests/test_sensitivity.py::TestTrainKeys::test_the_seed_reaches_the_initial_weights_as_well_as_the_split",
         "tests/test_reports.py::test_the_training_report_is_the_saved_models[train.seed]",
     ),
+    "train.early_stopping_patience": ("tests/test_early_stopping.py",),
     "train.validation_split": (
         "tests/test_reports.py::test_the_training_report_is_the_saved_models[train.validation_split]",
     ),
 }
-# Reads on a path the tiny pipeline never takes: download over HTTP (tests/test_download.py's server).
-PATH_TESTS = {"pipeline/download.py": ("tests/test_download.py", "tests/test_download_mirror.py")}
+# Reads on a path the tiny pipeline never takes: download over HTTP (tests/test_download.py's server),
+# stacked bidirectional layers (tests/test_model.py's variants).
+PATH_TESTS = {
+    "pipeline/download.py": ("tests/test_download.py", "tests/test_download_mirror.py"),
+    "pipeline/lib/model.py": ("tests/test_model.py",),
+}
 
 
 def sensitivity_tests() -> dict[str, str]:
