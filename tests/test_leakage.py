@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from conftest import tiny_reviews, write_archive
-from pipelines import PER_FOLDER, Workspace, output_files, point_at, read_params, workspace
+from pipelines import PER_FOLDER, Workspace, built, output_files, point_at, read_params, workspace
 from sklearn import metrics
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
@@ -93,13 +93,17 @@ def words(text: str) -> list[str]:
     return [word for word in text.lower().translate(str.maketrans(FILTERS, " " * len(FILTERS))).split(" ") if word]
 
 
-@pytest.mark.parametrize("name", ["base", "test split changed"])
+@pytest.mark.parametrize(
+    "name",
+    ["base", "test split changed", "encode.num_words", "baseline.max_features", "baseline.ngram_max", "baseline.C"],
+)
 def test_the_baseline_is_fitted_on_the_training_split_alone(
     tmp_path_factory: pytest.TempPathFactory, name: str
 ) -> None:
     """reports/baseline_metrics.json and its curves, recomputed with scikit-learn's own vectorizer
-    fitted on the training texts only (the stage counts words itself)."""
-    ws = workspace(tmp_path_factory, "base") if name == "base" else heldout_changed(tmp_path_factory)
+    fitted on the training texts only (the stage counts words itself); also after each key the
+    baseline reads has changed, which must reach the fit and the test counts alike."""
+    ws = heldout_changed(tmp_path_factory) if name == "test split changed" else built(tmp_path_factory, name)
     params = read_params(ws.path)
     settings = params["baseline"]
     vectorizer = CountVectorizer(
