@@ -1,13 +1,21 @@
-"""Curated planted bugs, one per stage and README promise: each must make the tests it names fail.
+"""Curated planted bugs, one per stage and README promise, and three families generated from the
+code: each must make the tests it names fail.
 
-    python tests/planted_bugs.py          # `make mutants` runs it after mutmut
+    python tests/planted_bugs.py             # `make mutants` runs it after mutmut
+    python tests/planted_bugs.py curated     # one group: curated, ignored, leaks or dvc.yaml
+    python tests/planted_bugs.py "evaluate:" # the bugs whose name holds one of the words
 
-mutmut plants thousands of small mutants in the pure helpers; these are the bugs a user would
-notice at once. Each one is a single text replacement in a scratch copy of the repository,
-whose named tests then run; the bug is caught when they fail. Writes reports/planted_bugs.json.
+mutmut plants thousands of small mutants in the pure helpers; the hand-written bugs are ones
+a user would notice at once. The families are the shapes that once slipped past the whole suite
+(issue 23), every instance the code and dvc.yaml hold: a parameter that one consumer ignores,
+the test split reaching something fitted, a data dep or `params:` entry missing from dvc.yaml.
+Each bug is a single text replacement in a scratch copy of the repository, whose named tests
+then run; the bug is caught when they fail. Writes reports/planted_bugs.json.
 """
 
+import ast
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 IGNORE = shutil.ignore_patterns(".venv", ".git", ".dvc", "data", "models", "mutants", "dvc_plots", "__pycache__")
+sys.path.insert(0, str(ROOT / "tests"))  # the sensitivity table
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,7 @@ class Bug:
     old: str
     new: str
     tests: tuple[str, ...]
+    nth: int | None = None  # generated: replace this occurrence of `old`; hand-written: `old` is there once
 
 
 BUGS = [
@@ -98,8 +108,8 @@ BUGS = [
     Bug(
         "train: validation split not stratified",
         "pipeline/train.py",
-        "stratify=y,",
-        "stratify=None,",
+        "return x[train_rows], x[test_rows], y[train_rows], y[test_rows]",
+        "return x[:n_train], x[n_train:], y[:n_train], y[n_train:]",  # Keras' validation_split: the last rows
         ("tests/test_train.py",),
     ),
     Bug(
@@ -133,15 +143,15 @@ BUGS = [
     Bug(
         "metrics: ROC from hard labels",
         "pipeline/lib/metrics.py",
-        "fpr, tpr, _ = metrics.roc_curve(y, proba)",
-        "fpr, tpr, _ = metrics.roc_curve(y, proba >= 0.5)",
+        "    fpr, tpr = roc_curve(y, proba)\n    return [",
+        "    fpr, tpr = roc_curve(y, (proba >= 0.5).astype(proba.dtype))\n    return [",
         ("tests/test_metrics.py",),
     ),
     Bug(
         "baseline: trained on flipped labels",
         "pipeline/baseline.py",
-        'train.column("label").to_numpy()',
-        '1 - train.column("label").to_numpy()',
+        "model.fit(tfidf.transform(counts, copy=False), labels(train))",
+        "model.fit(tfidf.transform(counts, copy=False), 1 - labels(train))",
         ("tests/test_meaning.py::test_the_rnn_and_the_baseline_both_learn_the_sentiment_words",),
     ),
     Bug(
@@ -165,22 +175,300 @@ BUGS = [
         "        yield path\n",
         ("tests/test_faults.py::test_atomic_path_publishes_only_complete_files",),
     ),
+    Bug(
+        "train: early stopping watches the training loss",
+        "pipeline/train.py",
+        'monitor="val_loss"',
+        'monitor="loss"',
+        ("tests/test_early_stopping.py",),
+    ),
+    Bug(
+        "train: early stopping keeps the last epoch's weights",
+        "pipeline/train.py",
+        "restore_best_weights=True",
+        "restore_best_weights=False",
+        ("tests/test_early_stopping.py",),
+    ),
+    Bug(
+        "predict: a review exactly at the threshold is negative",
+        "pipeline/predict.py",
+        'probability >= p["evaluate"]["threshold"]',
+        'probability > p["evaluate"]["threshold"]',
+        ("tests/test_consistency.py",),
+    ),
+    Bug(
+        "evaluate: the curves of probabilities rounded to one decimal",
+        "pipeline/evaluate.py",
+        'write_scores(paths.METRICS, plots, y, proba, settings["threshold"])',
+        'write_scores(paths.METRICS, plots, y, proba.round(1), settings["threshold"])',
+        ("tests/test_reports.py",),
+    ),
+    Bug(
+        "evaluate: the confusion figure at 0.5 whatever the threshold",
+        "pipeline/evaluate.py",
+        "figures.confusion_matrix(y, predicted,",
+        "figures.confusion_matrix(y, (proba >= 0.5).astype(int),",
+        ("tests/test_consistency.py",),
+    ),
 ]
+
+
+# Parameter reads: the stage modules, predict, and the model builder that train calls.
+READERS = {
+    "pipeline/download.py": ("download",),
+    "pipeline/prepare.py": ("prepare",),
+    "pipeline/encode.py": ("encode",),
+    "pipeline/pad.py": ("pad",),
+    "pipeline/train.py": ("train",),
+    "pipeline/lib/model.py": ("train",),
+    "pipeline/evaluate.py": ("evaluate",),
+    "pipeline/baseline.py": ("baseline",),
+    "pipeline/predict.py": ("predict",),
+}
+FITTING = ("pipeline/encode.py", "pipeline/train.py", "pipeline/baseline.py")  # what is fitted on the training split
+# Keys with more than one use in a stage, each use with its own test beside the row's.
+KEY_TESTS = {
+    "train.seed": (
+        "tests/test_sensitivity.py::TestTrainKeys::test_the_seed_reaches_the_initial_weights_as_well_as_the_split",
+        "tests/test_reports.py::test_the_training_report_is_the_saved_models[train.seed]",
+    ),
+    "train.early_stopping_patience": ("tests/test_early_stopping.py",),
+    **{
+        key: (f"tests/test_leakage.py::test_the_baseline_is_fitted_on_the_training_split_alone[{key}]",)
+        for key in ("baseline.max_features", "baseline.ngram_max", "baseline.C")
+    },
+    "train.validation_split": (
+        "tests/test_reports.py::test_the_training_report_is_the_saved_models[train.validation_split]",
+    ),
+}
+# Reads on a path the tiny pipeline never takes: download over HTTP (tests/test_download.py's server),
+# stacked bidirectional layers (tests/test_model.py's variants).
+PATH_TESTS = {
+    "pipeline/download.py": ("tests/test_download.py", "tests/test_download_mirror.py"),
+    "pipeline/lib/model.py": ("tests/test_model.py",),
+}
+
+
+def sensitivity_tests() -> dict[str, str]:
+    """params key -> the node id of its row's test in tests/test_sensitivity.py."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests/test_sensitivity.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return {node.split("[")[1].rstrip("]"): node for node in listed if "[" in node}
+
+
+def occurrences(source: str, nodes: list[ast.AST]) -> list[tuple[str, int]]:
+    """Each node's source text, and which occurrence of that text in `source` it is."""
+    found = []
+    for node in sorted(nodes, key=lambda n: (n.lineno, n.col_offset)):
+        text = ast.get_source_segment(source, node)
+        offset = sum(len(line) for line in source.splitlines(keepends=True)[: node.lineno - 1]) + node.col_offset
+        found.append((text, source[:offset].count(text)))
+    return found
+
+
+def unobservable(tree: ast.AST, node: ast.AST) -> bool:
+    """Reads that only a log line, a name (an f-string) or the multi-worker path see (that one is
+    tests/test_multi_worker.py's to catch)."""
+    for parent in ast.walk(tree):
+        inside = any(child is node for child in ast.walk(parent)) and parent is not node
+        if not inside:
+            continue
+        if isinstance(parent, ast.Call) and ast.unparse(parent.func).startswith("log."):
+            return True
+        if (isinstance(parent, ast.If) and ast.unparse(parent.test) == "cluster") or isinstance(parent, ast.JoinedStr):
+            return True
+    return False
+
+
+def ignored_parameters() -> list[Bug]:
+    """A parameter silently ignored by one consumer: each read of a key, one at a time, replaced by
+    params.yaml's value for it. Keys whose row is timing-only or tested elsewhere are left out."""
+    import yaml
+    from pipelines import SENSITIVITY
+
+    defaults = yaml.safe_load((ROOT / "params.yaml").read_text())
+    tests = sensitivity_tests()
+    predict_test = "tests/test_sensitivity.py::test_the_keys_predict_reads_are_the_tables"
+    bugs = []
+    for path, consumers in READERS.items():
+        source = (ROOT / path).read_text()
+        tree = ast.parse(source)
+        sites = {}
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)):
+                continue
+            name, inner = node.slice.value, node.value
+            section = (
+                inner.slice.value
+                if isinstance(inner, ast.Subscript) and isinstance(inner.slice, ast.Constant)
+                else None
+            )
+            keys = [
+                key for key, row in SENSITIVITY.items() if key.endswith(f".{name}") and set(row.reads) & set(consumers)
+            ]
+            keys = [key for key in keys if section in (None, key.split(".")[0])]
+            readable = len(keys) == 1 and SENSITIVITY[keys[0]].effect in ("outputs", "refused")
+            if readable and not unobservable(tree, node):
+                sites[node] = keys[0]
+        for (text, nth), node in zip(
+            occurrences(source, list(sites)), sorted(sites, key=lambda n: (n.lineno, n.col_offset)), strict=True
+        ):
+            key = sites[node]
+            section, name = key.split(".")
+            test = predict_test if path == "pipeline/predict.py" else tests[key]
+            bugs.append(
+                Bug(
+                    f"ignored: {path}:{node.lineno} reads {key} as a constant",
+                    path,
+                    text,
+                    repr(defaults[section][name]),
+                    (test, *KEY_TESTS.get(key, ()), *PATH_TESTS.get(path, ())),
+                    nth,
+                )
+            )
+    return bugs
+
+
+def test_split_leaks() -> list[Bug]:
+    """The test split reaching something fitted: each read of the training split in a fitting stage
+    (`sources["train"]`, `split_file(..., "train", ...)`, a name bound to the training split's file
+    passed on), one at a time, pointed at the test split."""
+    bugs = []
+    for path in FITTING:
+        source = (ROOT / path).read_text()
+        stage = Path(path).stem
+        tree = ast.parse(source)
+        split_names = {  # `train, test = (... split_file(...) ...)`
+            target.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign) and "split_file(" in ast.unparse(node.value)
+            for target in ast.walk(node.targets[0])
+            if isinstance(target, ast.Name)
+        }
+        nodes = [
+            node
+            for node in ast.walk(tree)
+            if (isinstance(node, ast.Constant) and node.value == "train" and _is_read(source, node))
+            or (
+                isinstance(node, ast.Name)
+                and node.id == "train"
+                and node.id in split_names
+                and isinstance(node.ctx, ast.Load)
+                and _is_argument(source, node)
+            )
+        ]
+        for (text, nth), node in zip(
+            occurrences(source, nodes), sorted(nodes, key=lambda n: (n.lineno, n.col_offset)), strict=True
+        ):
+            bugs.append(
+                Bug(
+                    f"leak: {path}:{node.lineno} reads the test split where it reads the training split",
+                    path,
+                    text,
+                    '"test"' if text == '"train"' else "test",
+                    (
+                        "tests/test_leakage.py",
+                        f"tests/test_graph.py::test_a_stage_needs_only_its_declared_deps[{stage}]",
+                    ),
+                    nth,
+                )
+            )
+    return bugs
+
+
+def _line(source: str, node: ast.AST) -> str:
+    return source.splitlines()[node.lineno - 1]
+
+
+def _is_read(source: str, node: ast.AST) -> bool:
+    """A "train" that picks the training split's input: `sources["train"]` or `split_file(..., "train", ...)`."""
+    line = _line(source, node)
+    return (
+        'sources["train"]' in line[node.col_offset - 8 : node.end_col_offset + 1]
+        or re.search(r'split_file\(paths\.\w+, "train"', line) is not None
+    )
+
+
+def _is_argument(source: str, node: ast.AST) -> bool:
+    before = _line(source, node)[: node.col_offset]
+    return before.endswith("(")
+
+
+def dvc_yaml_edits() -> list[Bug]:
+    """dvc.yaml's graph or `params:` lists losing an entry: each data dep and each params entry of
+    each stage, one at a time."""
+    import yaml
+
+    text = (ROOT / "dvc.yaml").read_text()
+    bugs = []
+    for stage, spec in yaml.safe_load(text)["stages"].items():
+        start = text.index(f"\n  {stage}:\n") + 1
+        block = text[start : text.index("\n\n", start)]
+        for dep in spec["deps"]:
+            if not dep.startswith("pipeline/") and dep != "params.yaml":
+                tests = (
+                    "tests/test_graph.py::test_check_runs_before_every_other_stage",
+                    f"tests/test_graph.py::test_a_stage_needs_only_its_declared_deps[{stage}]",
+                )
+                bugs.append(
+                    Bug(
+                        f"dvc.yaml: {stage} does not list {dep}",
+                        "dvc.yaml",
+                        block,
+                        block.replace(f"      - {dep}\n", "", 1),
+                        tests,
+                    )
+                )
+        for entry in spec.get("params", []):
+            tests = ("tests/test_sensitivity.py::test_the_readers_are_dvc_yamls_params_lists",)
+            bugs.append(
+                Bug(
+                    f"dvc.yaml: {stage}'s params: lacks {entry}",
+                    "dvc.yaml",
+                    block,
+                    block.replace(f"      - {entry}\n", "", 1),
+                    tests,
+                )
+            )
+    return bugs
 
 
 def plant(bug: Bug, scratch: Path) -> None:
     source = (ROOT / bug.path).read_text(encoding="utf-8")
-    if source.count(bug.old) != 1:
+    if bug.nth is not None:
+        start = -1
+        for _ in range(bug.nth + 1):
+            start = source.index(bug.old, start + 1)
+        planted = source[:start] + bug.new + source[start + len(bug.old) :]
+    elif source.count(bug.old) != 1:
         raise SystemExit(f"{bug.name}: {bug.path} no longer holds the planted line once; update tests/planted_bugs.py")
-    (scratch / bug.path).write_text(source.replace(bug.old, bug.new), encoding="utf-8")
+    else:
+        planted = source.replace(bug.old, bug.new)
+    (scratch / bug.path).write_text(planted, encoding="utf-8")
 
 
 def main() -> None:
+    words = sys.argv[1:]
+    groups = {
+        "curated": BUGS,
+        "ignored": ignored_parameters(),
+        "leaks": test_split_leaks(),
+        "dvc.yaml": dvc_yaml_edits(),
+    }
+    if words and set(words) <= set(groups):
+        bugs = [bug for word in words for bug in groups[word]]
+    else:
+        bugs = [bug for group in groups.values() for bug in group if not words or any(w in bug.name for w in words)]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp) / "repo"
         shutil.copytree(ROOT, scratch, ignore=IGNORE)
-        for bug in BUGS:
+        for bug in bugs:
             plant(bug, scratch)
             started = time.perf_counter()
             run = subprocess.run(
@@ -193,11 +481,16 @@ def main() -> None:
             caught = run.returncode == 1  # tests failed; 0 = passed, anything else = the run broke
             if run.returncode not in (0, 1):
                 raise SystemExit(f"{bug.name}: pytest exited {run.returncode}:\n{run.stdout[-2000:]}")
-            results.append({"bug": bug.name, "caught": caught, "seconds": round(time.perf_counter() - started)})
-            print(f"{'caught ' if caught else 'MISSED '} {results[-1]['seconds']:>4} s  {bug.name}", flush=True)
+            failure = next((line[1:].strip() for line in run.stdout.splitlines() if line.startswith("E ")), "")
+            seconds = round(time.perf_counter() - started)
+            results.append({"bug": bug.name, "caught": caught, "seconds": seconds, "failure": failure[:300]})
+            print(f"{'caught ' if caught else 'MISSED '} {seconds:>4} s  {bug.name}", flush=True)
+            if caught:
+                print(f"              {failure[:200]}", flush=True)
     caught = sum(r["caught"] for r in results)
     summary = {"caught": caught, "planted": len(results), "bugs": results}
-    (ROOT / "reports" / "planted_bugs.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if not words:  # the whole list
+        (ROOT / "reports" / "planted_bugs.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"{caught} of {len(results)} planted bugs caught")
     sys.exit(0 if caught == len(results) else 1)
 
