@@ -104,7 +104,7 @@ def evaluated_threshold() -> float:
     threshold = record.recorded_params("evaluate").get("evaluate", {}).get("threshold")
     if threshold is None:
         raise PipelineError(f"{paths.DVC_LOCK} records no evaluate.threshold: run `dvc repro` to evaluate the model")
-    return threshold
+    return float(threshold)  # DVC writes YAML 1.2: 1e-06 has no dot, and PyYAML reads it as a string
 
 
 def main() -> None:

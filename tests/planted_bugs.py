@@ -70,7 +70,7 @@ BUGS = [
     ),
     Bug(
         "prepare: entities left encoded",
-        "pipeline/lib/text.py",
+        "pipeline/lib/cleaning.py",
         'return html.unescape(TAG.sub(" ", raw))',
         'return TAG.sub(" ", raw)',
         ("tests/test_prepare.py",),
@@ -84,25 +84,23 @@ BUGS = [
     ),
     Bug(
         "encode: one word too many",
-        "pipeline/lib/text.py",
+        "pipeline/lib/tokenizer.py",
         "[: num_words - 1]",
         "[:num_words]",
         ("tests/test_encode.py",),
     ),
     Bug(
         "pad: 'pre' truncation keeps the first tokens",
-        "pipeline/lib/text.py",
+        "pipeline/lib/padding.py",
         '(lengths - kept if truncating == "pre" else 0)',
         '(lengths - kept if truncating == "post" else 0)',
         ("tests/test_pad.py",),
     ),
     Bug(
-        "deps: pad does not list text.py",
+        "deps: pad does not list padding.py",
         "dvc.yaml",
-        "      - pipeline/pad.py\n      - pipeline/lib/cli.py\n      - pipeline/lib/files.py\n"
-        "      - pipeline/lib/params.py\n      - pipeline/lib/paths.py\n      - pipeline/lib/text.py\n",
-        "      - pipeline/pad.py\n      - pipeline/lib/cli.py\n      - pipeline/lib/files.py\n"
-        "      - pipeline/lib/params.py\n      - pipeline/lib/paths.py\n",
+        "      - pipeline/lib/guard.py\n      - pipeline/lib/padding.py\n      - pipeline/lib/params.py\n",
+        "      - pipeline/lib/guard.py\n      - pipeline/lib/params.py\n",
         ("tests/test_deps.py",),
     ),
     Bug(
@@ -164,8 +162,8 @@ BUGS = [
     Bug(
         "predict: labels the other way round",
         "pipeline/predict.py",
-        'NAMES[int(probability >= p["evaluate"]["threshold"])]',
-        'NAMES[int(probability < p["evaluate"]["threshold"])]',
+        "NAMES[int(probability >= threshold)]",
+        "NAMES[int(probability < threshold)]",
         ("tests/test_meaning.py::test_predict_keeps_the_sign_of_unseen_reviews",),
     ),
     Bug(
@@ -192,8 +190,8 @@ BUGS = [
     Bug(
         "predict: a review exactly at the threshold is negative",
         "pipeline/predict.py",
-        'probability >= p["evaluate"]["threshold"]',
-        'probability > p["evaluate"]["threshold"]',
+        "probability >= threshold",
+        "probability > threshold",
         ("tests/test_consistency.py",),
     ),
     Bug(

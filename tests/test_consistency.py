@@ -12,7 +12,7 @@ from pipelines import Workspace, built, held_out_reviews, predict_lines, read_pa
 from sklearn import metrics
 
 from pipeline import evaluate
-from pipeline.lib import figures, inference
+from pipeline.lib import inference, score_figures
 from pipeline.lib.labels import FOLDERS, NAMES
 
 
@@ -95,7 +95,7 @@ def test_evaluate_and_predict_agree_on_every_review(
         (names[b], pytest.approx(correct[bins == b].mean(), abs=1e-6)) for b in np.unique(bins)
     ]
 
-    figures.confusion_matrix(y, labels, list(NAMES), tmp_path / "confusion_matrix.png")
+    score_figures.confusion_matrix(y, labels, list(NAMES), tmp_path / "confusion_matrix.png")
     assert (tmp_path / "confusion_matrix.png").read_bytes() == (
         repo / "reports/figures/confusion_matrix.png"
     ).read_bytes()

@@ -384,3 +384,13 @@ def test_load_still_validates_the_whole_file(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(broken))
     with pytest.raises(PipelineError, match=r"model\.cell"):
         params.load(("pad",), tmp_path / "params.yaml")
+
+
+def test_floats_written_as_yaml_1_2_writes_them_are_numbers(tmp_path: Path) -> None:
+    """`1e-3` (no dot) is a string to PyYAML's YAML 1.1, a float to DVC and to users."""
+    (tmp_path / "params.yaml").write_text(
+        DEFAULTS_TEXT.replace("train:\n", "train:\n  learning_rate: 1e-3\n", 1).replace(
+            f"  learning_rate: {DEFAULTS['train']['learning_rate']}\n", "", 1
+        )
+    )
+    assert params.load_all(tmp_path / "params.yaml")["train"]["learning_rate"] == 0.001

@@ -10,7 +10,7 @@ import pytest
 from pipelines import built, read_params
 from sklearn import metrics
 
-from pipeline.lib import figures, inference
+from pipeline.lib import history_figure, inference, score_figures
 from pipeline.lib.backend import keras
 from pipeline.lib.files import load_npz
 from pipeline.train import split_validation
@@ -50,7 +50,7 @@ def test_roc_and_precision_recall_tables_are_the_models_test_curves(
     assert [row["precision"] for row in table] == pytest.approx(best, abs=1e-6)
 
     drawn = tmp_path / "roc.png"  # the figure of those probabilities
-    figures.roc(y, proba, drawn)
+    score_figures.roc(y, proba, drawn)
     assert drawn.read_bytes() == (base / "reports/figures/roc.png").read_bytes()
 
 
@@ -88,5 +88,5 @@ def test_the_training_report_is_the_saved_models(
 
     history = {name.replace("eval/", "val_").replace("train/", ""): values for name, values in curves.items()}
     drawn = tmp_path / "history.png"
-    figures.training_history(history, drawn)
+    history_figure.training_history(history, drawn)
     assert drawn.read_bytes() == (base / "reports/figures/history.png").read_bytes()

@@ -4,6 +4,7 @@ Each rule says what a key allows, so an error can name the key and the allowed v
 """
 
 import difflib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,8 +126,8 @@ def schema() -> dict[str, dict[str, Rule]]:
         },
         "evaluate": {
             "threshold": number(0, 1),
-            "samples": integer(0, 100),  # sample and misclassified reviews go to git-tracked CSVs
-            "misclassified": integer(0, 100),
+            "samples": integer(0, 1_000),  # sample and misclassified reviews go to git-tracked CSVs
+            "misclassified": integer(0, 1_000),
             "seed": integer(0, SEEDS),
         },
         "baseline": {
@@ -232,6 +233,14 @@ class StrictLoader(yaml.SafeLoader):
                 raise yaml.MarkedYAMLError(problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep)
+
+
+# YAML 1.2's floats, as DVC writes them and users type them: PyYAML (YAML 1.1) reads `1e-3` as a string.
+StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def read(path: Path = paths.PARAMS) -> Any:
