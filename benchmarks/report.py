@@ -2,6 +2,7 @@
 `python -m benchmarks` prints them after a run)."""
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parents[1] / "reports" / "benchmark.json"
@@ -43,34 +44,33 @@ def runs(r: dict) -> str:
     )
 
 
+def table(header: str, rows: Iterable[str]) -> str:
+    """A Markdown table: the header's columns, then its separator line, then the rows."""
+    return "\n".join([header, "|---" * (header.count("|") - 1) + "|", *rows])
+
+
 def stages(r: dict) -> str:
     """Each stage as its own process: wall time, peak RSS, throughput."""
-    return "\n".join(
-        [
-            "| stage | wall s | peak RSS MB | reviews/s | outside `fit` s |",
-            "|---|---|---|---|---|",
-            *(
-                f"| {name} | {s['seconds']:.2f} | {s['peak_rss_mb']:,} | {s['reviews_per_second']:,} "
-                f"| {s.get('outside_fit_seconds', '')} |"
-                for name, s in r["stages"].items()
-            ),
-        ]
+    return table(
+        "| stage | wall s | peak RSS MB | reviews/s | outside `fit` s |",
+        (
+            f"| {name} | {s['seconds']:.2f} | {s['peak_rss_mb']:,} | {s['reviews_per_second']:,} "
+            f"| {s.get('outside_fit_seconds', '')} |"
+            for name, s in r["stages"].items()
+        ),
     )
 
 
 def training(r: dict) -> str:
     """Seconds per epoch of each cell at the default size."""
     base = r["training"]["simple_rnn"]["seconds_per_epoch"]
-    return "\n".join(
-        [
-            "| cell (default size) | first epoch s | s / epoch | samples/s | vs simple_rnn |",
-            "|---|---|---|---|---|",
-            *(
-                f"| {cell} | {t['first_epoch_seconds']:.1f} | {t['seconds_per_epoch']:.2f} "
-                f"| {t['samples_per_second']:,} | {t['seconds_per_epoch'] / base:.2f} x |"
-                for cell, t in r["training"].items()
-            ),
-        ]
+    return table(
+        "| cell (default size) | first epoch s | s / epoch | samples/s | vs simple_rnn |",
+        (
+            f"| {cell} | {t['first_epoch_seconds']:.1f} | {t['seconds_per_epoch']:.2f} "
+            f"| {t['samples_per_second']:,} | {t['seconds_per_epoch'] / base:.2f} x |"
+            for cell, t in r["training"].items()
+        ),
     )
 
 

@@ -251,3 +251,14 @@ def in_repo(monkeypatch: pytest.MonkeyPatch, repo: Path, params: dict) -> None:
     repo.mkdir(parents=True, exist_ok=True)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     monkeypatch.chdir(repo)
+
+
+def pushed_pipeline(root: Path) -> Path:
+    """The tiny pipeline in `root`/origin: run, committed, and pushed with its run-cache to a local remote."""
+    repo = make_dvc_repo(root / "origin", write_archive(root / "aclImdb_v1.tar.gz", tiny_reviews()))
+    dvc(repo, "remote", "add", "-d", "local", str(root / "remote"))
+    dvc(repo, "repro")
+    run_cmd(["git", "add", "-A"], repo)
+    run_cmd(["git", "commit", "-qm", "first run"], repo)
+    dvc(repo, "push", "--run-cache")
+    return repo

@@ -3,15 +3,18 @@
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT, environment, run_cmd, set_params
 
-from pipeline.lib.files import atomic_path
+from pipeline.lib.cli import PipelineError
+from pipeline.lib.files import atomic_path, load_npz, map_npz, save_npz
 
 
 def test_atomic_path_publishes_only_complete_files(tmp_path: Path) -> None:
@@ -88,3 +91,20 @@ def test_train_in_a_repository_without_commits_says_what_to_do(tmp_path: Path, t
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1].startswith("error: DVCLive cannot start")
     assert "make a first git commit" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_damaged_npz_is_named_whether_mapped_or_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "a.npz"
+    save_npz(path, x=np.arange(1000, dtype=np.int32).reshape(10, 100), y=np.arange(10))
+    assert map_npz(path)["x"][3, 7] == 307 and load_npz(path)["y"][9] == 9
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # inside x's values: only its CRC tells
+    path.write_bytes(bytes(data))
+    expected = rf"{re.escape(str(path))}: damaged \(.*CRC.*\); restore it with `dvc checkout --relink --force .*`"
+    with pytest.raises(PipelineError, match=expected):
+        map_npz(path)
+    with pytest.raises(PipelineError, match=expected):
+        load_npz(path)
+    path.write_bytes(bytes(data[:-200]))  # cut
+    with pytest.raises(PipelineError, match=r": damaged \("):
+        map_npz(path)

@@ -394,3 +394,15 @@ def test_floats_written_as_yaml_1_2_writes_them_are_numbers(tmp_path: Path) -> N
         )
     )
     assert params.load_all(tmp_path / "params.yaml")["train"]["learning_rate"] == 0.001
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_yaml_is_refused_by_the_reader(tmp_path: Path, case: str) -> None:
+    """The same as through `check`, in this process (where mutation testing sees the loader)."""
+    text, expected = HOSTILE[case]
+    (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(PipelineError) as error:
+        params.read(tmp_path / "params.yaml")
+    assert re.fullmatch(
+        expected.removeprefix("error: params.yaml"), str(error.value).removeprefix(str(tmp_path / "params.yaml"))
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import ROOT, dvc, make_dvc_repo, ran, run_cmd, set_params, tiny_reviews, write_archive
+from conftest import ROOT, dvc, pushed_pipeline, ran, run_cmd, set_params
 from moto.server import ThreadedMotoServer
 
 S3_ENV = {
@@ -27,14 +27,7 @@ def clone(source: Path, target: Path) -> Path:
 @pytest.fixture(scope="module")
 def pushed_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A repository whose full pipeline ran, committed, and pushed with its run-cache to a local remote."""
-    root = tmp_path_factory.mktemp("team")
-    repo = make_dvc_repo(root / "origin", write_archive(root / "aclImdb_v1.tar.gz", tiny_reviews()))
-    dvc(repo, "remote", "add", "-d", "local", str(root / "remote"))
-    dvc(repo, "repro")
-    run_cmd(["git", "add", "-A"], repo)
-    run_cmd(["git", "commit", "-qm", "first run"], repo)
-    dvc(repo, "push", "--run-cache")
-    return repo
+    return pushed_pipeline(tmp_path_factory.mktemp("team"))
 
 
 def test_fresh_clone_pulls_to_a_clean_status(pushed_repo: Path, tmp_path: Path) -> None:

@@ -8,20 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, dvc, make_dvc_repo, ran, run_cmd, set_params, tiny_reviews, write_archive
+from conftest import ROOT, dvc, pushed_pipeline, ran, run_cmd, set_params
 
 
 @pytest.fixture(scope="module")
 def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny pipeline, run, committed and pushed to a local DVC remote."""
-    root = tmp_path_factory.mktemp("workflow")
-    repo = make_dvc_repo(root / "origin", write_archive(root / "aclImdb_v1.tar.gz", tiny_reviews()))
-    dvc(repo, "remote", "add", "-d", "local", str(root / "remote"))
-    dvc(repo, "repro")
-    run_cmd(["git", "add", "-A"], repo)
-    run_cmd(["git", "commit", "-qm", "first run"], repo)
-    dvc(repo, "push")
-    return repo
+    return pushed_pipeline(tmp_path_factory.mktemp("workflow"))
 
 
 def checkout(origin: Path, target: Path) -> Path:
