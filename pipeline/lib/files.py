@@ -25,8 +25,14 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 BATCH_REVIEWS = 8192
 
 
-def _remove(path: Path) -> None:
+def remove(path: Path) -> None:
+    """A file or a folder, whichever `path` is."""
     shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink(missing_ok=True)
+
+
+def temporaries(path: Path) -> list[Path]:
+    """The temporary siblings atomic_path makes for `path`, of this run or of a killed one."""
+    return list(path.parent.glob(f".{path.stem}.tmp*{path.suffix}")) if path.parent.is_dir() else []
 
 
 @contextlib.contextmanager
@@ -37,8 +43,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     A process killed outright (SIGKILL) cannot clean up, so leftovers of earlier runs go first.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.stem}.tmp*{path.suffix}"):
-        _remove(stale)
+    for stale in temporaries(path):
+        remove(stale)
     tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")  # keep the suffix: Keras checks it
     try:
         yield tmp
@@ -47,7 +53,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         if tmp.exists():
-            _remove(tmp)
+            remove(tmp)
 
 
 def write_text(path: Path, text: str) -> None:

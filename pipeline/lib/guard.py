@@ -23,7 +23,6 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,8 +31,9 @@ from typing import Any
 
 import yaml
 
-from pipeline.lib import paths, record
+from pipeline.lib import params, paths, record
 from pipeline.lib.cli import PipelineError
+from pipeline.lib.files import remove, temporaries
 
 CHUNK = 1 << 20
 # File times come from the kernel's coarse clock, a tick behind time.time_ns(): a file written just
@@ -119,8 +119,8 @@ def _signature(path: Path) -> list[tuple[str, int, int, int]]:
 def _param_values(keys: tuple[str, ...]) -> dict[str, Any]:
     """The values DVC records for the stage: each listed section or section.key of params.yaml."""
     try:
-        document = yaml.safe_load(paths.PARAMS.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        document = params.read() or {}
+    except PipelineError:  # edited into something unreadable: a change all the same
         return {"<unreadable>": True}
     values = {}
     for key in keys:
@@ -144,16 +144,14 @@ def _written_since(stage: Declared, started: float) -> list[Path]:
     written = []
     for out in map(Path, stage.outs):
         files = _files(out) if out.is_dir() else [out] if out.exists() else []
-        written += [file for file in files if file.stat().st_mtime_ns >= started]
-        if out.parent.is_dir():  # temporaries beside it: .name.tmpPID... files and folders
-            written += [p for p in out.parent.glob(f".{out.stem}.tmp*") if p.stat().st_mtime_ns >= started]
+        written += [file for file in [*files, *temporaries(out)] if file.stat().st_mtime_ns >= started]
     return written
 
 
 def remove_written(stage: Declared, started: float) -> None:
     """Remove what this run wrote, and the folders that leaves empty: as DVC left them before the run."""
     for path in _written_since(stage, started):
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        remove(path)
     for out in map(Path, stage.outs):
         if out.is_dir():
             for folder in sorted((p for p in [out, *out.rglob("*")] if p.is_dir()), reverse=True):
