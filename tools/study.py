@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.lib import figures, paths
+from pipeline.lib.files import write_json
 from pipeline.lib.params import layer_units
 from pipeline.lib.variants import CELLS
 from tools import experiments
@@ -119,7 +120,7 @@ def parameter_rows(summary: list[dict], records: list[dict]) -> list[dict]:
     """Each configuration's recurrent layers: Keras' count (from reports/model_summary.txt) beside the formula."""
     rows = []
     for entry in summary:
-        run = next(r for r in records if r["name"].startswith(f"study-{entry['name']}-s"))
+        run = next(r for r in records if r["name"] == run_name(entry["name"], entry["seeds"][0]))
         config = run["params"]
         directions = 2 if config["model.bidirectional"] else 1
         width = config["model.embedding_dim"]
@@ -132,7 +133,6 @@ def parameter_rows(summary: list[dict], records: list[dict]) -> list[dict]:
                     "keras": int(keras_count),
                     "formula": formula(config["model.cell"], h, width, directions),
                     "formula_value": int(checked),
-                    "total": run["parameters"],
                 }
             )
             width = h * directions
@@ -161,7 +161,7 @@ def main() -> None:
     variant_summary = summarise(variants, seeds, records, base)
     summary = grid_summary + variant_summary
 
-    experiments.write_json(SUMMARY, summary)
+    write_json(SUMMARY, summary)
     figure(grid_summary, variant_summary, maxlens, FIGURE)
     for entry in summary:
         print(f"{entry['name']:>28}: {entry['mean']:.4f} ± {entry['sd']:.4f} over seeds {entry['seeds']}")
