@@ -166,3 +166,21 @@ def test_the_format_names_exactly_the_activations_the_forward_pass_computes() ->
     from pipeline.lib import model_format
 
     assert set(inference.ACTIVATIONS) == set(model_format.ACTIVATIONS)
+
+
+@pytest.mark.parametrize("padding", ["pre", "post"])
+def test_predict_reads_a_model_trained_with_the_options(tmp_path: Path, padding: str) -> None:
+    """predict's route (raw text -> the spec's padding -> inference), for a masked, pooled model."""
+    from pipeline.predict import predict_proba
+
+    config = {**DEFAULT, "cell": "lstm", "units": 6, "embedding_dim": 5, "dense_units": 7}
+    config.update(mask_padding=True, pooling="mean", spatial_dropout=0.2, recurrent_dropout=0.2)
+    model = random_model(config)
+    export_weights(model, tmp_path / "model.npz", {**PREPROCESSING, "padding": padding})
+    spec, weights = inference.load(tmp_path / "model.npz")
+    proba, known = predict_proba(spec, weights, ["A film, a plot: film!", "plot", "nothing known here"])
+    pad = {"pre": lambda ids: [0] * (12 - len(ids)) + ids, "post": lambda ids: ids + [0] * (12 - len(ids))}[padding]
+    tokens = np.array([pad([1, 2, 1]), pad([2]), pad([])], np.int32)  # "film" is 1, "plot" 2, 0 padding
+    expected = model.predict(tokens, verbose=0).ravel()
+    np.testing.assert_allclose(proba[:2], expected[:2], rtol=0, atol=1e-5)
+    assert known.tolist() == [3, 1, 0] and np.isnan(proba[2]) and np.isnan(expected[2])  # 0 / 0, as Keras
