@@ -140,7 +140,7 @@ def _recurrent_spec(layer: keras.layers.RNN, masked: bool) -> dict:
     return spec
 
 
-POOLING_LAYERS = {"max": keras.layers.GlobalMaxPooling1D, "mean": keras.layers.GlobalAveragePooling1D}
+POOLING_LAYERS = {op: getattr(layers, kind) for op, kind in POOLINGS.items() if kind is not None}
 
 
 def _pooling_spec(layer: keras.layers.Layer) -> dict | None:
