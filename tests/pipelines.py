@@ -371,6 +371,11 @@ SENSITIVITY: dict[str, Row] = {
     "model.unroll": Row(
         {"model.unroll": other(False, True)}, ("train",), ("models/model.keras",), (*TRAINED, *ACCURACY)
     ),
+    "model.pooling": Row({"model.pooling": other("mean", "max")}, ("train",), SHAPE, ACCURACY),
+    # The summary lists the mask (a NotEqual on the tokens) as the recurrent layer's second input.
+    "model.mask_padding": Row({"model.mask_padding": other(True, False)}, ("train",), SHAPE, ACCURACY),
+    "model.spatial_dropout": Row({"model.spatial_dropout": other(0.1, 0.2)}, ("train",), SHAPE, ACCURACY),
+    "model.recurrent_dropout": Row({"model.recurrent_dropout": other(0.1, 0.2)}, ("train",), TRAINED, ACCURACY),
     "train.optimizer": Row({"train.optimizer": other("rmsprop", "adam")}, ("train",), TRAINED, ACCURACY),
     "train.learning_rate": Row({"train.learning_rate": other(0.02, 0.005)}, ("train",), TRAINED, ACCURACY),
     "train.batch_size": Row({"train.batch_size": other(12, 10)}, ("train",), TRAINED, ACCURACY),

@@ -24,6 +24,59 @@ def test_default_model_is_the_tutorials() -> None:
     assert model.output_shape == (None, 1)
 
 
+def test_the_default_options_add_nothing() -> None:
+    """pooling, mask_padding, spatial_dropout and recurrent_dropout at their defaults keep the
+    tutorial's layers and their configs (the golden md5 in tests/test_reproducibility.py checks
+    the bytes)."""
+    model = build_model(2000, 100, DEFAULT)
+    assert [layer.name for layer in model.layers[:2]] == ["tokens", "embedding"]
+    assert [layer.name for layer in model.layers[3:4]] + [model.layers[-1].name] == ["rnn_1", "sentiment"]
+    assert model.get_layer("embedding").get_config()["mask_zero"] is False
+    rnn = model.get_layer("rnn_1").get_config()
+    assert (rnn["return_sequences"], rnn["recurrent_dropout"], rnn["dropout"]) == (False, 0.0, 0.0)
+    assert model.layers[2].get_config()["rate"] == 0.2  # the embedding's Dropout, right after it
+
+
+OPTIONS = [("pooling", "max"), ("pooling", "mean"), ("mask_padding", True), ("spatial_dropout", 0.3)]
+
+
+@pytest.mark.parametrize(("key", "value"), [*OPTIONS, ("recurrent_dropout", 0.25)])
+def test_each_option_changes_the_model(key: str, value: object) -> None:
+    """A no-op implementation of any option fails here (and parity in tests/test_inference.py)."""
+    config = {**DEFAULT, "units": [6, 4], "layers": 2, "embedding_dim": 5, "bidirectional": True, "unroll": False}
+    plain, model = build_model(30, 7, config), build_model(30, 7, {**config, key: value})
+    kinds = [type(layer).__name__ for layer in model.layers]
+    recurrent = [model.get_layer(name) for name, _ in recurrent_checks(config)]
+    if key == "pooling":
+        assert kinds[-4] == {"max": "GlobalMaxPooling1D", "mean": "GlobalAveragePooling1D"}[value]
+        assert recurrent[-1].return_sequences and model.count_params() == plain.count_params()  # no weights
+    elif key == "mask_padding":
+        assert model.get_layer("embedding").mask_zero and kinds == [type(layer).__name__ for layer in plain.layers]
+    elif key == "spatial_dropout":
+        assert kinds[2:4] == ["SpatialDropout1D", "Dropout"] and model.get_layer("spatial_dropout").rate == value
+        dropped = model.get_layer("spatial_dropout")(np.ones((4, 7, 5), np.float32), training=True).numpy()
+        assert (dropped == dropped[:, :1]).all() and (dropped == 0).any()  # whole channels, every step
+    else:  # both directions of every layer
+        cells = [part.cell for layer in recurrent for part in (layer.forward_layer, layer.backward_layer)]
+        assert [cell.recurrent_dropout for cell in cells] == [value] * 4
+    for name, expected in recurrent_checks(config):
+        assert model.get_layer(name).count_params() == expected
+
+
+def test_every_option_at_once_trains_a_step() -> None:
+    """Masking, pooling and both dropouts in training mode, through a Keras fit."""
+    config = {**DEFAULT, "units": [6, 4], "layers": 2, "embedding_dim": 5, "bidirectional": True, "unroll": False}
+    config.update(pooling="mean", mask_padding=True, spatial_dropout=0.3, recurrent_dropout=0.25, cell="gru")
+    model = build_model(30, 7, config)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    x = np.random.default_rng(0).integers(1, 30, size=(8, 7))
+    x[:4, :3] = 0
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, np.arange(8) % 2, batch_size=8, epochs=1, verbose=0)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+    assert np.isfinite(model.get_weights()[0]).all() and np.isfinite(model.predict(x, verbose=0)).all()
+
+
 @pytest.mark.parametrize(
     ("cell", "h", "x", "bidirectional", "expected"),
     [

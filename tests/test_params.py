@@ -81,6 +81,12 @@ def test_the_tutorials_setup_is_valid_and_the_tutorials() -> None:
         ("pad", "maxlen", 10**9, r"pad.maxlen = 1000000000 is invalid: expected an integer in \[1, 10000\]"),
         ("encode", "num_words", 10**12, r"encode.num_words = 1000000000000 is invalid"),
         ("model", "units", 10**6, r"model.units = 1000000 is invalid: expected an integer in \[1, 4096\]"),
+        ("model", "pooling", "attention", r"model.pooling = 'attention' is invalid: expected one of last, max, mean$"),
+        ("model", "mask_padding", 1, r"model.mask_padding = 1 is invalid: expected true or false$"),
+        ("model", "spatial_dropout", 1.0, r"model.spatial_dropout = 1.0 is invalid: expected a number in \[0, 1\)$"),
+        ("model", "spatial_dropout", -0.1, r"model.spatial_dropout = -0.1 is invalid"),
+        ("model", "recurrent_dropout", "0.2", r"model.recurrent_dropout = '0.2' is invalid: expected a number"),
+        ("model", "recurrent_dropout", 1, r"model.recurrent_dropout = 1 is invalid: expected a number in \[0, 1\)$"),
     ],
 )
 def test_bad_values_name_the_key(section: str, key: str, value: object, message: str) -> None:
@@ -139,6 +145,25 @@ def test_unroll_only_for_short_sequences() -> None:
     with pytest.raises(PipelineError, match=r"model.unroll = true with pad.maxlen = 800: .*set model.unroll: false"):
         params.validate(bad)
     bad["model"]["unroll"] = False
+    params.validate(bad)
+
+
+def test_masking_a_bidirectional_sequence_needs_the_loop() -> None:
+    """Keras' unrolled backward layer zeroes its sequence output by the mask in the wrong order
+    (tests/test_inference.py shows it), so that combination is refused before training."""
+    bad = copy.deepcopy(DEFAULTS)
+    bad["model"].update(mask_padding=True, bidirectional=True, pooling="mean")
+    message = (
+        r"model.mask_padding = true with model.bidirectional = true and model.unroll = true: .*set model.unroll: false$"
+    )
+    with pytest.raises(PipelineError, match=message):
+        params.validate(bad)
+    bad["model"].update(pooling="last", layers=2)
+    with pytest.raises(PipelineError, match=message):
+        params.validate(bad)
+    bad["model"]["layers"] = 1  # its last state alone: right either way
+    params.validate(bad)
+    bad["model"].update(layers=2, pooling="max", unroll=False)
     params.validate(bad)
 
 
@@ -220,7 +245,7 @@ def test_stage_exits_with_one_line_and_no_traceback(tmp_path: Path) -> None:
 
 def test_the_check_stage_records_what_every_key_allows() -> None:
     described = params.describe()
-    assert len(described) == 35 and list(described)[:2] == ["data.url", "data.sha256"]
+    assert len(described) == 39 and list(described)[:2] == ["data.url", "data.sha256"]
     assert {key: described[key] for key in ("data.timeout", "model.embedding_dropout", "train.distribute")} == {
         "data.timeout": "a number in (0, 3600]",
         "model.embedding_dropout": "a number in [0, 1)",
@@ -228,7 +253,9 @@ def test_the_check_stage_records_what_every_key_allows() -> None:
     }
     assert described["baseline.max_features"] == "an integer in [1, 10000000], or null"
     assert described["data.sha256"] == "64 lower-case hex digits (sha256sum of the archive)"
-    assert described["model.bidirectional"] == "true or false"
+    assert described["model.bidirectional"] == described["model.mask_padding"] == "true or false"
+    assert described["model.pooling"] == "one of last, max, mean"
+    assert described["model.spatial_dropout"] == described["model.recurrent_dropout"] == "a number in [0, 1)"
     assert described["data.url"] == "a URL, a file:// URL or a local path"
     assert described["model.units"] == "an integer in [1, 4096], or a list of them (one per layer)"
     assert params.text().allowed == "a string"
@@ -277,6 +304,7 @@ def test_every_documented_minimum_is_valid_and_every_open_end_is_not() -> None:
     low["data"].update(retries=0)
     low["prepare"].update(reviews_per_split=0)
     low["model"].update(embedding_dim=1, dense_units=1, embedding_dropout=0, dense_dropout=0.0, layers=1)
+    low["model"].update(spatial_dropout=0, recurrent_dropout=0.0)
     low["train"].update(batch_size=1, seed=0, early_stopping_patience=0, epochs=1)
     low["evaluate"].update(samples=0, misclassified=0, seed=0, threshold=0.999)
     low["baseline"].update(max_features=None, ngram_max=1)
@@ -284,6 +312,8 @@ def test_every_documented_minimum_is_valid_and_every_open_end_is_not() -> None:
     for section, key, value in [
         ("model", "dense_dropout", 1),
         ("model", "embedding_dropout", 1.0),
+        ("model", "spatial_dropout", 1),
+        ("model", "recurrent_dropout", 1.0),
         ("evaluate", "threshold", 1),
         ("evaluate", "threshold", 0),
         ("train", "learning_rate", 0),

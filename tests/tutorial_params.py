@@ -25,6 +25,10 @@ _TUTORIAL = {
         "dense_units": 256,
         "dense_dropout": 0.35,
         "unroll": True,
+        "pooling": "last",
+        "mask_padding": False,
+        "spatial_dropout": 0.0,
+        "recurrent_dropout": 0.0,
     },
     "train": {
         "optimizer": "adam",

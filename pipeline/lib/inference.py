@@ -4,8 +4,17 @@ Importing TensorFlow takes seconds, the whole prediction of this small model mil
 (predict: 0.37 s and 76 MB against 5.84 s and 649 MB through Keras, `make bench`); so predict
 reads models/model.npz (the layers as JSON and their weights) and computes what Keras computes
 at inference: Embedding, SimpleRNN / LSTM / GRU layers, optionally Bidirectional
-(concatenated), Dense layers; Dropout is the identity. It computes in float64, so it differs
-from Keras' float32 only by Keras' own rounding.
+(concatenated), max or mean pooling over time, Dense layers; Dropout, SpatialDropout1D and
+recurrent dropout are the identity. It computes in float64, so it differs from Keras' float32
+only by Keras' own rounding.
+
+Masking (Embedding(mask_zero=True)) as Keras does it: at a padding step a recurrent layer keeps
+its state, and outputs its previous output (zeros before the first token) or, where
+zero_output_for_mask is set (Bidirectional sets it on layers that return sequences), zeros;
+each direction of a Bidirectional layer skips the padding in its own order. The mask reaches the
+layers that read sequences: the next recurrent layer and mean pooling, which averages the
+unmasked steps (a row of padding alone gives 0 / 0 = NaN, as in Keras). Keras' max pooling
+ignores the mask: it takes the maximum over every step, the padding's outputs too.
 """
 
 import json
@@ -38,8 +47,11 @@ def load(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     return spec, {name: array.astype(np.float64) for name, array in arrays.items()}
 
 
-def _recurrent(layer: dict, weights: dict[str, np.ndarray], prefix: str, x: np.ndarray) -> np.ndarray:
-    """One SimpleRNN, LSTM or GRU over x (reviews, steps, features), from a zero state."""
+def _recurrent(
+    layer: dict, weights: dict[str, np.ndarray], prefix: str, x: np.ndarray, mask: np.ndarray | None
+) -> np.ndarray:
+    """One SimpleRNN, LSTM or GRU over x (reviews, steps, features), from a zero state; where mask
+    (reviews, steps) is False, the step is skipped."""
     kernel, recurrent, bias = (weights[f"{prefix}/{name}"] for name in ("kernel", "recurrent_kernel", "bias"))
     cell, act = layer["cell"], ACTIVATIONS[layer["activation"]]
     gate = ACTIVATIONS[layer.get("recurrent_activation", "linear")]  # LSTM's and GRU's gates; SimpleRNN has none
@@ -50,6 +62,7 @@ def _recurrent(layer: dict, weights: dict[str, np.ndarray], prefix: str, x: np.n
     c = np.zeros_like(h)
     outputs = []
     for step in range(x.shape[1]):
+        h_old, c_old = h, c
         if cell == "simple_rnn":
             h = act(inputs[step] + h @ recurrent)
         elif cell == "lstm":
@@ -61,24 +74,42 @@ def _recurrent(layer: dict, weights: dict[str, np.ndarray], prefix: str, x: np.n
             h_z, h_r, h_h = np.split(h @ recurrent + bias[1], CELLS[cell].gates, axis=1)
             z = gate(x_z + h_z)
             h = z * h + (1 - z) * act(x_h + gate(x_r + h_r) * h_h)
-        outputs.append(h)
-    return np.stack(outputs, axis=1) if layer["return_sequences"] else h
+        if mask is None:
+            outputs.append(h)
+            continue
+        keep = mask[:, step, None]
+        h, c = np.where(keep, h, h_old), np.where(keep, c, c_old)  # the output so far is the state h
+        outputs.append(np.where(keep, h, 0.0) if layer.get("zero_output_for_mask") else h)
+    return np.stack(outputs, axis=1) if layer["return_sequences"] else outputs[-1]
 
 
 def _forward(spec: dict, weights: dict[str, np.ndarray], tokens: np.ndarray) -> np.ndarray:
     x: np.ndarray = tokens
+    mask = None  # (reviews, steps): False at padding, for the layers that read sequences
     for index, layer in enumerate(spec["layers"]):
         name = str(index)
         if layer["type"] == "embedding":
             x = weights[f"{name}/embeddings"][x]
+            mask = tokens != 0 if layer.get("mask_zero") else None
         elif layer["type"] == "recurrent":
-            x = _recurrent(layer, weights, name, x)
+            x = _recurrent(layer, weights, name, x, mask)
         elif layer["type"] == "bidirectional":
-            forward = _recurrent(layer, weights, f"{name}/forward", x)
-            backward = _recurrent(layer, weights, f"{name}/backward", x[:, ::-1])
+            forward = _recurrent(layer, weights, f"{name}/forward", x, mask)
+            backward_mask = None if mask is None else mask[:, ::-1]
+            backward = _recurrent(layer, weights, f"{name}/backward", x[:, ::-1], backward_mask)
             x = np.concatenate([forward, backward[:, ::-1] if layer["return_sequences"] else backward], axis=-1)
+        elif layer["type"] == "pooling":
+            if layer["op"] == "max":  # Keras' GlobalMaxPooling1D ignores the mask
+                x = x.max(axis=1)
+            elif mask is None:
+                x = x.mean(axis=1)
+            else:
+                with np.errstate(invalid="ignore"):  # a row of padding alone: 0 / 0 = NaN, as Keras
+                    x = np.where(mask[..., None], x, 0.0).sum(axis=1) / mask.sum(axis=1)[:, None]
         else:  # dense
             x = ACTIVATIONS[layer["activation"]](x @ weights[f"{name}/kernel"] + weights[f"{name}/bias"])
+        if layer["type"] in ("pooling", "dense") or not layer.get("return_sequences", True):
+            mask = None  # Keras hands the mask on only with a sequence
     return x
 
 

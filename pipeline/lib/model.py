@@ -1,6 +1,7 @@
 """The tutorial's recurrent network, generalised to the variants it teaches, and its parameter count.
 
-Embedding -> Dropout -> recurrent layer(s) -> Dense(relu) -> Dropout -> Dense(sigmoid).
+Embedding -> [SpatialDropout1D] -> Dropout -> recurrent layer(s) -> [max or mean pooling over time]
+-> Dense(relu) -> Dropout -> Dense(sigmoid).
 """
 
 import json
@@ -14,7 +15,7 @@ from pipeline.lib.backend import keras
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import atomic_path, fix_zip, save_npz
 from pipeline.lib.params import layer_units
-from pipeline.lib.variants import CELLS
+from pipeline.lib.variants import CELLS, POOLINGS
 
 layers = keras.layers
 
@@ -22,16 +23,29 @@ RECURRENT = {name: getattr(layers, cell.keras) for name, cell in CELLS.items()}
 
 
 def build_model(num_words: int, maxlen: int, config: dict) -> keras.Model:
-    """The classifier described by params.yaml's `model` section."""
+    """The classifier described by params.yaml's `model` section.
+
+    The options past the tutorial's (pooling, mask_padding, spatial_dropout, recurrent_dropout)
+    add or set something only when not at their defaults, so the tutorial's model keeps its layers,
+    names and bytes.
+    """
     units = layer_units(config)
+    pool = POOLINGS[config["pooling"]]
+    extra = {"recurrent_dropout": config["recurrent_dropout"]} if config["recurrent_dropout"] else {}
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
-    x = layers.Embedding(num_words, config["embedding_dim"], name="embedding")(inputs)
+    mask = {"mask_zero": True} if config["mask_padding"] else {}
+    x = layers.Embedding(num_words, config["embedding_dim"], name="embedding", **mask)(inputs)
+    if config["spatial_dropout"]:
+        x = layers.SpatialDropout1D(config["spatial_dropout"], name="spatial_dropout")(x)
     x = layers.Dropout(config["embedding_dropout"])(x)
     for depth, size in enumerate(units, start=1):
+        sequences = depth < len(units) or pool is not None
         rnn = RECURRENT[config["cell"]](
-            size, return_sequences=depth < len(units), unroll=config["unroll"], name=f"rnn_{depth}"
+            size, return_sequences=sequences, unroll=config["unroll"], name=f"rnn_{depth}", **extra
         )
         x = layers.Bidirectional(rnn, name=f"bidirectional_{depth}")(x) if config["bidirectional"] else rnn(x)
+    if pool is not None:
+        x = getattr(layers, pool)(name="pooling")(x)
     x = layers.Dense(config["dense_units"], activation="relu")(x)
     x = layers.Dropout(config["dense_dropout"])(x)
     outputs = layers.Dense(1, activation="sigmoid", name="sentiment")(x)
@@ -99,8 +113,13 @@ def save_model(model: keras.Model, path: Path) -> None:
         fix_zip(tmp, canonical)
 
 
-def _recurrent_spec(layer: keras.layers.RNN) -> dict:
-    """What inference.py needs of a recurrent layer; anything it does not compute is refused."""
+def _recurrent_spec(layer: keras.layers.RNN, masked: bool) -> dict:
+    """What inference.py needs of a recurrent layer; anything it does not compute is refused.
+
+    Dropout and recurrent_dropout are the identity at inference. Under a mask, a masked step
+    keeps the state, and its output is the previous one or, with zero_output_for_mask (which
+    Bidirectional sets on layers that return sequences), zeros.
+    """
     cell = next((name for name, kind in RECURRENT.items() if type(layer) is kind), None)
     if (
         cell is None
@@ -116,30 +135,54 @@ def _recurrent_spec(layer: keras.layers.RNN) -> dict:
     }
     if CELLS[cell].gates > 1:  # gated cells
         spec["recurrent_activation"] = keras.activations.serialize(layer.cell.recurrent_activation)
+    if masked and layer.zero_output_for_mask:
+        spec["zero_output_for_mask"] = True
     return spec
+
+
+POOLING_LAYERS = {op: getattr(layers, kind) for op, kind in POOLINGS.items() if kind is not None}
+
+
+def _pooling_spec(layer: keras.layers.Layer) -> dict | None:
+    """Max or mean over time, as inference.py computes it; None for any other layer."""
+    op = next((op for op, kind in POOLING_LAYERS.items() if type(layer) is kind), None)
+    if op is None or layer.data_format != "channels_last" or layer.keepdims:
+        return None
+    return {"type": "pooling", "op": op}
 
 
 def export_weights(model: keras.Model, path: Path, preprocessing: dict[str, Any]) -> None:
     """The model as inference.py reads it: its layers as JSON and their weights in one .npz, so that
     predict runs without TensorFlow, with the preprocessing it was trained on (padding, truncating,
-    words; see model_format). Same weights, same bytes (sorted JSON, fixed zip timestamps)."""
+    words; see model_format). Same weights, same bytes (sorted JSON, fixed zip timestamps).
+
+    Options keep the tutorial's spec as it was: a key is added only where it is not the default."""
     specs: list[dict] = []
     arrays: dict[str, np.ndarray] = {}
+    masked = False  # Embedding(mask_zero=True) upstream: the recurrent layers skip padding
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer | keras.layers.Dropout):
-            continue  # the identity at inference
+            continue  # the identity at inference (SpatialDropout1D is a Dropout too)
         name = str(len(specs))
-        if isinstance(layer, keras.layers.Embedding) and not layer.mask_zero:
-            spec, parts = {"type": "embedding"}, {name: layer}
+        if isinstance(layer, keras.layers.Embedding):
+            masked = layer.mask_zero
+            spec, parts = {"type": "embedding", **({"mask_zero": True} if masked else {})}, {name: layer}
         elif isinstance(layer, keras.layers.Bidirectional) and layer.merge_mode == "concat":
-            spec = {"type": "bidirectional", **_recurrent_spec(layer.forward_layer)}
-            _recurrent_spec(layer.backward_layer)  # checked too: it is a layer of its own
+            if masked and layer.return_sequences and layer.forward_layer.unroll:
+                raise PipelineError(
+                    f"layer {layer.name}: Keras' unrolled backward layer misplaces the mask in its sequence"
+                    " output; no NumPy forward pass reproduces it (build it with unroll=False)"
+                )
+            spec = {"type": "bidirectional", **_recurrent_spec(layer.forward_layer, masked)}
+            _recurrent_spec(layer.backward_layer, masked)  # checked too: it is a layer of its own
             parts = {f"{name}/forward": layer.forward_layer, f"{name}/backward": layer.backward_layer}
         elif isinstance(layer, keras.layers.RNN) and not layer.go_backwards:
-            spec, parts = {"type": "recurrent", **_recurrent_spec(layer)}, {name: layer}
+            spec, parts = {"type": "recurrent", **_recurrent_spec(layer, masked)}, {name: layer}
         elif isinstance(layer, keras.layers.Dense) and layer.use_bias:
             spec = {"type": "dense", "activation": keras.activations.serialize(layer.activation)}
             parts = {name: layer}
+        elif (pooling := _pooling_spec(layer)) is not None:
+            spec, parts = pooling, {}
         else:
             raise PipelineError(f"layer {layer.name}: no NumPy forward pass for a {type(layer).__name__}")
         for key in ("activation", "recurrent_activation"):

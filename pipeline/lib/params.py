@@ -14,7 +14,7 @@ import yaml
 
 from pipeline.lib import paths
 from pipeline.lib.cli import PipelineError
-from pipeline.lib.variants import CELLS, OPTIMIZERS
+from pipeline.lib.variants import CELLS, OPTIMIZERS, POOLINGS
 
 SIDES = ("pre", "post")
 STRATEGIES = ("none", "mirrored", "multi_worker")
@@ -112,6 +112,10 @@ def schema() -> dict[str, dict[str, Rule]]:
             "dense_units": integer(1, 65_536),
             "dense_dropout": number(0, 1, open_low=False),
             "unroll": boolean(),
+            "pooling": one_of(tuple(POOLINGS)),
+            "mask_padding": boolean(),
+            "spatial_dropout": number(0, 1, open_low=False),
+            "recurrent_dropout": number(0, 1, open_low=False),
         },
         "train": {
             "optimizer": one_of(tuple(OPTIMIZERS)),
@@ -189,6 +193,12 @@ def _check_combinations(params: dict[str, Any], source: Path) -> None:
             f"{source}: model.unroll = true with pad.maxlen = {params['pad']['maxlen']}: unrolling is for"
             f" sequences of at most {MAX_UNROLL} steps; set model.unroll: false"
         )
+    if model["mask_padding"] and model["bidirectional"] and model["unroll"] and _returns_sequences(model):
+        raise PipelineError(
+            f"{source}: model.mask_padding = true with model.bidirectional = true and model.unroll = true:"
+            " Keras' unrolled backward layer applies the mask in the wrong order to its sequence output"
+            " (more than one layer, or pooling); set model.unroll: false"
+        )
     train = params["train"]
     if train["workers"] > 1 and train["distribute"] != "multi_worker":
         raise PipelineError(
@@ -212,6 +222,11 @@ def _check_combinations(params: dict[str, Any], source: Path) -> None:
             f"{source}: model.units lists {len(units)} sizes but model.layers = {model['layers']}:"
             " give one size per layer, or a single integer"
         )
+
+
+def _returns_sequences(model: dict[str, Any]) -> bool:
+    """Whether some recurrent layer hands on its whole sequence: to another layer, or to pooling."""
+    return model["layers"] > 1 or model["pooling"] != "last"
 
 
 class StrictLoader(yaml.SafeLoader):
