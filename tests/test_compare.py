@@ -14,7 +14,7 @@ import dvc.api as dvc_api
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import dvc, make_dvc_repo, run_cmd
+from conftest import ROOT, dvc, make_dvc_repo, run_cmd
 from pipelines import read_params, workspace
 
 from pipeline import compare
@@ -139,3 +139,30 @@ def test_unknown_revision_and_revision_without_scores(repo: Path, tmp_path: Path
         "error: HEAD: data/scores/rnn.csv not found: no run of this revision wrote it (not in its dvc.lock): "
         "run the pipeline (`dvc repro` or `dvc exp run`)\n"
     )
+
+
+def test_seeds_records_the_configuration_and_compare_uses_it(repo: Path, tmp_path: Path) -> None:
+    """`python -m tools.seeds 2` on the committed params: two named experiments, their mean and sd
+    in reports/seeds.json; run again, nothing runs and the record is replaced, not repeated."""
+    copy = tmp_path / "repo"
+    shutil.copytree(repo, copy, symlinks=True)
+    run_cmd(["git", "checkout", "--", "."], copy)
+    dvc(copy, "checkout")
+    out = run_cmd([sys.executable, "-m", "tools.seeds", "2"], copy, PYTHONPATH=str(ROOT)).stdout
+    params = read_params(copy)
+    seed = params["train"]["seed"]
+    (record,) = json.loads((copy / paths.SEEDS).read_text())
+    assert record["config"] == compare.configuration(params) and record["params"] == {}
+    assert record["seeds"] == [seed, seed + 1]
+    accuracies = []
+    for s in record["seeds"]:
+        ref = f"{record['name']}-s{s}"
+        accuracies.append(json.loads(dvc_api.read("reports/metrics.json", repo=str(copy), rev=ref))["accuracy"])
+    assert record["accuracies"] == accuracies
+    assert record["mean"] == pytest.approx(sum(accuracies) / 2, abs=1e-6)
+    assert record["sd"] == pytest.approx(abs(accuracies[0] - accuracies[1]) / 2**0.5, abs=1e-6)
+    assert out.splitlines()[-1].startswith(f"{record['name']}: {record['mean']:.4f} ± {record['sd']:.4f} over 2 seeds")
+    again = run_cmd([sys.executable, "-m", "tools.seeds", "2"], copy, PYTHONPATH=str(ROOT))
+    assert "Running stage" not in again.stdout + again.stderr
+    assert json.loads((copy / paths.SEEDS).read_text()) == [record]
+    assert "(2/- seeds)" in run_compare(copy, "HEAD", "slow")
