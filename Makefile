@@ -40,6 +40,13 @@ N ?= 5
 seeds: $(VENV)/.installed
 	python -m tools.seeds $(N)
 
+# A review report for a pull request (tools/review.py): compare's verdicts, the params and metrics
+# diffs and both revisions' figures in review/README.md (git-ignored). make review A=main B=my-branch
+A ?= HEAD
+B ?=
+review: $(VENV)/.installed
+	python -m tools.review $(A) $(B)
+
 # Mutation testing, not part of CI (about 6 minutes, then 30 for the planted bugs, on 2 cores): mutmut over the pure
 # helpers with their unit tests, then the curated planted bugs against the tests they name.
 mutants: $(VENV)/.installed

@@ -5,6 +5,7 @@ barely trains."""
 import csv
 import io
 import json
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -166,3 +167,29 @@ def test_seeds_records_the_configuration_and_compare_uses_it(repo: Path, tmp_pat
     assert "Running stage" not in again.stdout + again.stderr
     assert json.loads((copy / paths.SEEDS).read_text()) == [record]
     assert "(2/- seeds)" in run_compare(copy, "HEAD", "slow")
+
+
+def test_review_report_offline(repo: Path, tmp_path: Path) -> None:
+    """One Markdown file with compare's verdicts, the params and metrics diffs, and both
+    revisions' figures beside it; nothing tracked rewritten."""
+    status = run_cmd(["git", "status", "--porcelain"], repo).stdout
+    out = tmp_path / "review"
+    run_cmd([sys.executable, "-m", "tools.review", "HEAD", "slow", "-o", str(out)], repo, PYTHONPATH=str(ROOT))
+    text = (out / "README.md").read_text()
+    tables = re.sub(r" +", " ", text)
+    assert text.startswith("# HEAD against slow\n")
+    assert "| rnn | " in text and "**real at 95%**" in text
+    assert "| params.yaml | train.learning_rate | 0.01 | 1e-05 |" in tables
+    assert re.search(r"\| reports/metrics\.json \| accuracy \| [\d.]+ \| [\d.]+ \| -[\d.]+ \|", tables)
+    links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)
+    assert sorted(links) == sorted(
+        f"figures/{rev}/{name}"
+        for rev in ("HEAD", "slow")
+        for name in ("history.png", "confusion_matrix.png", "roc.png")
+    )
+    for link in links:
+        assert (out / link).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "figures/slow/history.png").read_bytes() == dvc_api.read(
+        "reports/figures/history.png", repo=str(repo), rev="slow", mode="rb"
+    )
+    assert run_cmd(["git", "status", "--porcelain"], repo).stdout == status
