@@ -1,11 +1,15 @@
 """pipeline.lib.significance and compare's verdict rules, on constructed scores with known answers."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from statsmodels.stats.contingency_tables import mcnemar
 
 from pipeline import compare
 from pipeline.lib import metrics, significance
+from pipeline.lib.cli import PipelineError
 
 
 def pairs(both: int, only_a: int, only_b: int, neither: int) -> tuple[np.ndarray, np.ndarray]:
@@ -104,3 +108,38 @@ def test_a_study_matches_its_configuration_whatever_the_seed() -> None:
     assert compare.seed_sd(params, [record]) is record
     assert compare.seed_sd({**params, "train": {"seed": 7, "epochs": 10}}, [record]) is record
     assert compare.seed_sd({**params, "train": {"seed": 42, "epochs": 11}}, [record]) is None
+
+
+def test_the_study_with_the_most_seeds_is_used() -> None:
+    config = {"train.epochs": 10}
+    small = {"config": config, "seeds": [1, 2], "sd": 0.1}
+    large = {"config": config, "seeds": [1, 2, 3, 4, 5], "sd": 0.02}
+    single = {"config": config, "seeds": [1], "sd": float("nan")}  # no spread from one seed
+    assert compare.seed_sd({"train": {"epochs": 10, "seed": 3}}, [small, large, single]) is large
+    assert compare.seed_sd({"train": {"epochs": 10}}, [single]) is None
+
+
+def test_seed_records_come_from_both_files(tmp_path: Path) -> None:
+    record = {"name": "x", "params": {}, "config": {}, "seeds": [1, 2], "accuracies": [0.5, 0.6], "mean": 0.55}
+    seeds, study = tmp_path / "seeds.json", tmp_path / "summary.json"
+    seeds.write_text(json.dumps([{**record, "sd": 0.1}]))
+    assert compare.seed_records((seeds, study)) == [{**record, "sd": 0.1}]  # a missing file is no study
+    study.write_text(json.dumps([{**record, "sd": 0.2}]))
+    assert [r["sd"] for r in compare.seed_records((seeds, study))] == [0.1, 0.2]
+    study.write_text("[{")
+    with pytest.raises(PipelineError, match=f"^{study}: not valid JSON"):
+        compare.seed_records((seeds, study))
+    study.write_text(json.dumps([record]))  # no sd
+    with pytest.raises(PipelineError, match=f"^{study}: expected a list of seed records with keys"):
+        compare.seed_records((seeds, study))
+
+
+def test_different_test_sets_cannot_be_paired() -> None:
+    def revision(name: str, ids: list[int]) -> compare.Revision:
+        scores = {"id": np.array(ids), "label": np.array([1, 0, 1]), "probability": np.array([0.9, 0.2, 0.6])}
+        return compare.Revision(name, {"evaluate": {"threshold": 0.5}}, {"rnn": scores, "baseline": scores})
+
+    rows = compare.compare(revision("a", [1, 2, 3]), revision("b", [1, 2, 3]), [])
+    assert [row["verdict"] for row in rows] == [compare.TEST_NOISE, compare.TEST_NOISE]
+    with pytest.raises(PipelineError, match=r"^rnn: a and b scored different test reviews"):
+        compare.compare(revision("a", [1, 2, 3]), revision("b", [1, 2, 4]), [])
