@@ -143,3 +143,12 @@ def test_different_test_sets_cannot_be_paired() -> None:
     assert [row["verdict"] for row in rows] == [compare.TEST_NOISE, compare.TEST_NOISE]
     with pytest.raises(PipelineError, match=r"^rnn: a and b scored different test reviews"):
         compare.compare(revision("a", [1, 2, 3]), revision("b", [1, 2, 4]), [])
+
+
+def test_pairing_narrows_the_difference() -> None:
+    """Two models right on mostly the same reviews: B - A is known far better than either accuracy."""
+    a, b = pairs(both=800, only_a=5, only_b=25, neither=170)
+    result = significance.paired(a, b)
+    width = result["difference_interval"][1] - result["difference_interval"][0]
+    assert width < 0.5 * (result["a_interval"][1] - result["a_interval"][0])
+    assert compare.verdict(result, band=None) == compare.REAL

@@ -9,7 +9,8 @@ A fixed seed makes every interval the same bytes on every run.
 Accuracy, F1 and the paired difference depend only on how many drawn reviews fall in each of
 four cells (a confusion matrix, or right/wrong for two models), and redrawing n reviews puts a
 multinomial number in each cell: the same distribution as redrawing the reviews one by one, in
-microseconds. ROC AUC depends on the ranking, so its redraws are counts per review, in blocks.
+microseconds. ROC AUC depends on the ranking, so its redraws are counts per review, one redraw
+at a time (0.3 s of CPU for 1,000 redraws of 25,000 reviews).
 """
 
 import numpy as np
@@ -17,7 +18,6 @@ import numpy as np
 DRAWS = 1000
 SEED = 0
 LEVEL = 0.95
-BLOCK_VALUES = 2_000_000  # counts held at once by roc_auc_interval (16 MB), whatever the test set's size
 
 
 def interval(values: np.ndarray) -> tuple[float, float]:
@@ -42,33 +42,27 @@ def roc_auc_interval(y: np.ndarray, proba: np.ndarray, seed: int = SEED) -> tupl
     """The interval of ROC AUC over redrawn reviews: in each redraw, the chance that a drawn
     positive scores above a drawn negative (ties count half), the area under its ROC curve.
 
-    Reviews are taken in ascending order of score, so each redraw's counts are summed in place:
-    the negatives below each group of equal scores are a running sum. Every sum is of whole
-    counts, in integers, so the interval has the same bytes on every machine."""
+    Reviews are taken in ascending order of score, so a redraw's negatives below each positive are
+    a running sum over the negatives alone, read at fixed places. Every sum is of whole counts,
+    in integers, so the interval has the same bytes on every machine."""
     order = np.argsort(proba, kind="stable")
-    score, positive = proba[order], (y[order] == 1)
+    score, positive = proba[order], y[order] == 1
     n = len(score)
-    ends = np.r_[np.flatnonzero(np.diff(score)), n - 1]  # last review of each group of equal scores
-    before = np.r_[-1, ends[:-1]]  # last review before each group (-1: none)
+    first = np.r_[0, np.flatnonzero(np.diff(score)) + 1]  # first review of each group of equal scores
+    group = np.repeat(np.arange(len(first)), np.diff(np.r_[first, n]))
+    negatives_upto = np.cumsum(~positive)  # negatives at or before each review
+    below = (negatives_upto - ~positive)[first][group][positive]  # per positive: negatives before its group
+    through = negatives_upto[np.r_[first[1:] - 1, n - 1]][group][positive]  # ... and in it
     rng = np.random.default_rng(seed)
-    block = max(1, min(DRAWS, BLOCK_VALUES // max(n, 1)))
-    values = []
-    for first in range(0, DRAWS, block):
-        k = min(block, DRAWS - first)
-        drawn = rng.integers(0, n, (k, n)) + n * np.arange(k)[:, None]
-        counts = np.bincount(drawn.ravel(), minlength=k * n).reshape(k, n)
-        # Running sums of drawn positives and of all drawn reviews, with a zero column for "none".
-        pos, seen = np.zeros((k, n + 1), np.int64), np.zeros((k, n + 1), np.int64)
-        np.cumsum(counts * positive, axis=1, out=pos[:, 1:])
-        np.cumsum(counts, axis=1, out=seen[:, 1:])
-        neg = seen - pos
-        pos_in = pos[:, ends + 1] - pos[:, before + 1]
-        neg_before = neg[:, before + 1]
-        neg_in = neg[:, ends + 1] - neg_before
-        wins2 = (pos_in * (2 * neg_before + neg_in)).sum(axis=1)  # twice the wins: ties count one
-        pairs2 = 2 * pos[:, -1] * neg[:, -1]
-        values.append(np.divide(wins2, pairs2, out=np.full(k, np.nan), where=pairs2 > 0))
-    return interval(np.concatenate(values))
+    values = np.empty(DRAWS)
+    for draw in range(DRAWS):
+        counts = np.bincount(rng.integers(0, n, n), minlength=n)
+        running = np.r_[0, np.cumsum(counts[~positive])]  # drawn negatives among the first k negatives
+        pos = counts[positive]
+        pairs = int(pos.sum()) * int(running[-1])
+        wins2 = int(pos @ (running[below] + running[through]))  # twice the wins: a tie counts one
+        values[draw] = wins2 / (2 * pairs) if pairs else np.nan
+    return interval(values)
 
 
 def headline(model: str, y: np.ndarray, proba: np.ndarray, threshold: float, scores: dict) -> list[dict]:
