@@ -101,7 +101,7 @@ def test_show_draws_every_chart_offline_and_readable(plots_repo: Path, browser: 
     # DVC's own chart of every stage plot data file is there too, but folded away in a closed section.
     assert report.per_file["open"] is False
     assert set(report.per_file["ids"]) == per_file_chart_ids(plots_repo)
-    assert len(report.per_file["ids"]) == 15
+    assert len(report.per_file["ids"]) == 13
 
     charts = {chart["title"]: chart for chart in report.charts}
     for title, names in SERIES.items():
