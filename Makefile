@@ -3,7 +3,7 @@
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: env repro test lint docs bench mutants plots exps study
+.PHONY: env repro test lint docs bench mutants plots exps study seeds review
 
 env: $(VENV)/.installed
 
@@ -33,6 +33,19 @@ exps: $(VENV)/.installed
 # Resumes where it stopped. Offline: IMDB_ARCHIVE=/path/to/aclImdb_v1.tar.gz make study
 study: $(VENV)/.installed
 	python -m tools.study
+
+# The current params.yaml over N seeds as named experiments (train.seed, +1, ...): mean ± sd, and
+# the configuration's record in reports/seeds.json, where `python -m pipeline.compare` finds its seed noise.
+N ?= 5
+seeds: $(VENV)/.installed
+	python -m tools.seeds $(N)
+
+# A review report for a pull request (tools/review.py): compare's verdicts, the params and metrics
+# diffs and both revisions' figures in review/README.md (git-ignored). make review A=main B=my-branch
+A ?= HEAD
+B ?=
+review: $(VENV)/.installed
+	python -m tools.review $(A) $(B)
 
 # Mutation testing, not part of CI (about 6 minutes, then 30 for the planted bugs, on 2 cores): mutmut over the pure
 # helpers with their unit tests, then the curated planted bugs against the tests they name.

@@ -143,8 +143,8 @@ def transform_counts(batches: Iterable[Sequence[str]], vocabulary: list[str], ng
     return assemble(rows, np.arange(len(vocabulary), dtype=np.intc), len(vocabulary))
 
 
-def labels(path: Path) -> np.ndarray:
-    return pq.read_table(path, columns=["label"]).column("label").to_numpy()
+def column(path: Path, name: str) -> np.ndarray:
+    return pq.read_table(path, columns=[name]).column(name).to_numpy()
 
 
 def main() -> None:
@@ -156,12 +156,13 @@ def main() -> None:
     counts, vocabulary = fit_counts(column_batches(train, "text", BATCH_REVIEWS), max_features, settings["ngram_max"])
     tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
     model = LogisticRegression(C=settings["C"], max_iter=1000)
-    model.fit(tfidf.transform(counts, copy=False), labels(train))
+    model.fit(tfidf.transform(counts, copy=False), column(train, "label"))
     del counts  # the test counts take its place
     test_counts = transform_counts(column_batches(test, "text", BATCH_REVIEWS), vocabulary, settings["ngram_max"])
     proba = model.predict_proba(tfidf.transform(test_counts, copy=False))[:, 1]
-    y = labels(test).astype(int)
-    scores = write_scores(paths.BASELINE_METRICS, paths.PLOTS / "baseline", y, proba, p["evaluate"]["threshold"])
+    y = column(test, "label").astype(int)
+    plots, threshold = paths.PLOTS / "baseline", p["evaluate"]["threshold"]
+    scores = write_scores("baseline", paths.BASELINE_METRICS, plots, column(test, "id"), y, proba, threshold)
     log.info("test: %s", scores)
 
 

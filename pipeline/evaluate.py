@@ -76,7 +76,7 @@ def main() -> None:
     predicted = (proba >= settings["threshold"]).astype(int)
     correct = predicted == y
     plots = paths.PLOTS / "model"
-    scores = write_scores(paths.METRICS, plots, y, proba, settings["threshold"])
+    scores = write_scores("rnn", paths.METRICS, plots, test["id"], y, proba, settings["threshold"])
     log.info("test: %s", scores)
 
     # One row per review: the folder names keep the file small.

@@ -148,8 +148,8 @@ BUGS = [
     Bug(
         "baseline: trained on flipped labels",
         "pipeline/baseline.py",
-        "model.fit(tfidf.transform(counts, copy=False), labels(train))",
-        "model.fit(tfidf.transform(counts, copy=False), 1 - labels(train))",
+        'model.fit(tfidf.transform(counts, copy=False), column(train, "label"))',
+        'model.fit(tfidf.transform(counts, copy=False), 1 - column(train, "label"))',
         ("tests/test_meaning.py::test_the_rnn_and_the_baseline_both_learn_the_sentiment_words",),
     ),
     Bug(
@@ -197,8 +197,8 @@ BUGS = [
     Bug(
         "evaluate: the curves of probabilities rounded to one decimal",
         "pipeline/evaluate.py",
-        'write_scores(paths.METRICS, plots, y, proba, settings["threshold"])',
-        'write_scores(paths.METRICS, plots, y, proba.round(1), settings["threshold"])',
+        'write_scores("rnn", paths.METRICS, plots, test["id"], y, proba, settings["threshold"])',
+        'write_scores("rnn", paths.METRICS, plots, test["id"], y, proba.round(1), settings["threshold"])',
         ("tests/test_reports.py",),
     ),
     Bug(

@@ -180,8 +180,10 @@ def table_rows(text: str) -> list[str]:
 def test_the_readme_table_has_a_test_for_each_row() -> None:
     page = (ROOT / "docs" / "failure-modes.md").read_text()
     rows = table_rows(page[: page.index("## When a run is disturbed")])
-    # 17 rows here; the multi_worker rows after them run in tests/test_multi_worker.py
-    assert len(rows) - 1 == 20 and rows[18].startswith("multi_worker without"), "a new row needs a test"
+    # 17 rows here; the multi_worker rows after them run in tests/test_multi_worker.py, compare's in
+    # tests/test_compare.py
+    assert len(rows) - 1 == 22 and rows[18].startswith("multi_worker without"), "a new row needs a test"
+    assert rows[21:] == ["compare: unknown revision", "compare: a revision without test scores"]
 
 
 DISTURBED = {  # each row of "When a run is disturbed", the test of tests/test_integrity.py that drives it

@@ -77,12 +77,27 @@ def test_accuracy_by_group_in_ascending_order() -> None:
     assert [(row["tokens"], row["accuracy"]) for row in named] == [("0-49", 1.0), ("50+", 0.5)]
 
 
-def test_write_scores_writes_the_metrics_and_both_curves(tmp_path: Path) -> None:
-    scores = write_scores(tmp_path / "m.json", tmp_path / "plots", Y, PROBA, 0.5)
+def test_write_scores_writes_the_metrics_both_curves_the_headline_and_every_score(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the scores go to paths.MODEL_SCORES, relative to the repository
+    ids = np.arange(100, 100 + len(Y))
+    scores = write_scores("baseline", tmp_path / "m.json", tmp_path / "plots", ids, Y, PROBA, 0.5)
     assert json.loads((tmp_path / "m.json").read_text()) == scores == classification_metrics(Y, PROBA, 0.5)
     for name in ("roc.csv", "precision_recall.csv"):
         rows = list(csv.DictReader((tmp_path / "plots" / name).open()))
         assert len(rows) == len(GRID)
+    headline = list(csv.DictReader((tmp_path / "plots/headline.csv").open()))
+    assert [(row["model"], row["metric"]) for row in headline] == [
+        ("baseline", "accuracy"),
+        ("baseline", "f1"),
+        ("baseline", "roc_auc"),
+    ]
+    assert all(float(row["value"]) == scores[row["metric"]] for row in headline)
+    assert all(float(row["low"]) <= float(row["value"]) <= float(row["high"]) for row in headline)
+    written = (tmp_path / "data/scores/baseline.csv").read_text().splitlines()
+    assert written[0] == "id,label,probability"
+    assert [tuple(map(float, line.split(","))) for line in written[1:]] == list(zip(ids, Y, PROBA, strict=True))
     write_csv(tmp_path / "t.csv", [{"a": 1, "b": "x, y"}])
     assert (tmp_path / "t.csv").read_bytes() == b'a,b\r\n1,"x, y"\r\n'
 

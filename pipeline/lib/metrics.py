@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.lib import paths, significance
 from pipeline.lib.files import atomic_path, write_json
 
 GRID = np.linspace(0.0, 1.0, 101)  # curves on a fixed grid: small files that diff across commits
@@ -113,10 +114,24 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def write_scores(metrics_file: Path, plots: Path, y: np.ndarray, proba: np.ndarray, threshold: float) -> dict:
-    """Metrics JSON plus the ROC and precision-recall tables of one classifier."""
+def write_review_scores(path: Path, ids: np.ndarray, y: np.ndarray, proba: np.ndarray) -> None:
+    """Every test review's id, label and probability, in the test split's order: what compare pairs
+    across revisions. Each probability in the shortest digits that give back its own dtype's value."""
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+        f.write("id,label,probability\n")
+        rows = zip(ids.tolist(), y.tolist(), map(str, proba), strict=True)
+        f.writelines(f"{i},{label},{p}\n" for i, label, p in rows)
+
+
+def write_scores(
+    model: str, metrics_file: Path, plots: Path, ids: np.ndarray, y: np.ndarray, proba: np.ndarray, threshold: float
+) -> dict:
+    """One classifier's metrics JSON, its ROC and precision-recall tables, its headline table (the
+    metrics with 95% intervals) and every test review's score (paths.MODEL_SCORES[model])."""
     scores = classification_metrics(y, proba, threshold)
     write_json(metrics_file, scores)
     write_csv(plots / "roc.csv", roc_table(y, proba))
     write_csv(plots / "precision_recall.csv", precision_recall_table(y, proba))
+    write_csv(plots / paths.HEADLINE, significance.headline(model, y, proba, threshold, scores))
+    write_review_scores(paths.MODEL_SCORES[model], ids, y, proba)
     return scores

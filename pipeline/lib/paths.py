@@ -18,6 +18,11 @@ VOCAB = ENCODED / "vocab.json"
 MODEL = Path("models/model.keras")
 MODEL_WEIGHTS = Path("models/model.npz")  # the same weights for inference.py's NumPy forward pass
 
+# Every test review's label and probability, one file per model (DVC-cached: `python -m pipeline.compare`
+# reads them at any revision with dvc.api).
+SCORES = Path("data/scores")
+MODEL_SCORES = {"rnn": SCORES / "rnn.csv", "baseline": SCORES / "baseline.csv"}
+
 REPORTS = Path("reports")
 PREPARE_REPORT = REPORTS / "prepare.json"
 MODEL_SUMMARY = REPORTS / "model_summary.txt"
@@ -25,9 +30,12 @@ TRAIN_LOG = REPORTS / "train"
 METRICS = REPORTS / "metrics.json"
 BASELINE_METRICS = REPORTS / "baseline_metrics.json"
 PLOTS = REPORTS / "plots"
+HEADLINE = "headline.csv"  # in each model's folder of PLOTS: accuracy, F1, ROC AUC with 95% intervals
 FIGURES = REPORTS / "figures"
 PREDICTIONS = REPORTS / "predictions.csv"
 MISCLASSIFIED = REPORTS / "misclassified.csv"
+SEEDS = REPORTS / "seeds.json"  # seed studies of configurations (tools.seeds): compare's seed-noise band
+STUDY_SUMMARY = REPORTS / "study" / "summary.json"  # the lead's study, in the same format
 
 SPLITS = ("train", "test")
 
