@@ -104,6 +104,7 @@ async (timeoutMs) => {
   }
   function pixelsOf(canvas, colours) {
     const { width, height } = canvas;
+    if (width === 0 || height === 0) return { painted: 0, counts: colours.map(() => 0) };  // nothing drawn
     const data = canvas.getContext("2d").getImageData(0, 0, width, height).data;
     const targets = colours.map(rgb);
     const counts = colours.map(() => 0);

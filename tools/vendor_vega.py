@@ -42,7 +42,7 @@ table { border-spacing: 15px; }
 body > div[id]:has(img) { white-space: normal !important; display: flex; flex-wrap: wrap;
        align-items: flex-start; justify-content: center; max-width: 100%; box-sizing: border-box; }
 body > div[id]:has(img) > p { flex-basis: 100%; }
-body > div[id]:has(img) > div { flex: 1 1 0; min-width: 0; }
+body > div[id]:has(img) > div { flex: 1 1 0; min-width: 0; max-width: max-content; }
 body > div[id] img { max-width: 100%; height: auto; }
 #per-file-charts { flex-basis: 100%; }
 #per-file-charts summary { cursor: pointer; color: #444; }"""
