@@ -41,7 +41,7 @@ body { font-family: sans-serif; margin: 12px; display: flex; flex-wrap: wrap; ga
 table { border-spacing: 15px; }
 body > div[id]:has(img) { white-space: normal !important; display: flex; flex-wrap: wrap;
        align-items: flex-start; justify-content: center; max-width: 100%; box-sizing: border-box; }
-body > div[id]:has(img) > p { flex-basis: 100%; }
+body > div[id]:has(img) > p { flex-basis: 100%; width: 0; min-width: 100%; }  /* no share of the width */
 body > div[id]:has(img) > div { flex: 1 1 0; min-width: 0; max-width: max-content; }
 body > div[id] img { max-width: 100%; height: auto; }
 #per-file-charts { flex-basis: 100%; }
