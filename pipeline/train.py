@@ -2,13 +2,15 @@
 
 The validation set is a stratified, shuffled split made with the seed, not Keras'
 `validation_split`, which takes the last 20% of the (positives-then-negatives) rows:
-all negative. Per-epoch metrics go to DVCLive, whose TSVs dvc.yaml plots.
+all negative. Per-epoch metrics go to DVCLive, whose TSVs dvc.yaml plots; its summary of the last
+epoch is rewritten as a row per split (reports/train/train.json, validation.json), the metrics.
 
 Under train.distribute = multi_worker the same command runs on every worker of TF_CONFIG's
 cluster (pipeline/lib/multi_worker.py); only the chief, worker 0, writes outputs.
 """
 
 import contextlib
+import json
 import logging
 import math
 import time
@@ -26,7 +28,7 @@ from scmrepo.exceptions import SCMError
 
 from pipeline.lib import history_figure, multi_worker, params, paths, vocabulary
 from pipeline.lib.cli import PipelineError, run
-from pipeline.lib.files import atomic_path, map_npz, require, write_text
+from pipeline.lib.files import atomic_path, map_npz, require, write_json, write_text
 from pipeline.lib.model import build_model, export_weights, recurrent_checks, save_model
 from pipeline.lib.variants import OPTIMIZERS
 
@@ -34,6 +36,10 @@ log = logging.getLogger("train")
 
 # What this stage reads of params.yaml; dvc.yaml's `params:` lists the same (tests/test_params.py).
 PARAMS = ("encode.num_words", "pad.padding", "pad.truncating", "model", "train")
+
+# DVCLive's summary as a row per split, beside metrics.json in DVCLive's folder (paths.TRAIN_LOG),
+# whose files DVCLive names: `dvc metrics show` lines these rows up with evaluate's and baseline's.
+SCORES = {"train": "train.json", "eval": "validation.json"}
 
 # Batches per call into the compiled graph: the same updates in the same order, with less
 # Python overhead per step, which dominates for a model this small (about 20% per epoch).
@@ -134,6 +140,16 @@ def start_live(model: keras.Model, folder: Path) -> Live:
     return live
 
 
+def write_scores(folder: Path) -> None:
+    """DVCLive's summary in `folder` as one row per split: `dvc metrics show` then lines them up
+    with evaluate's and baseline's scores in their columns (accuracy, loss), where DVCLive's own
+    keys (train.accuracy, eval.loss, ...) would each add a column."""
+    summary = json.loads((folder / "metrics.json").read_text())
+    training = {**summary["train"], "epochs": summary["step"] + 1, "parameters": summary["parameters"]}
+    write_json(folder / SCORES["train"], training)
+    write_json(folder / SCORES["eval"], summary["eval"])
+
+
 def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
     """Train and save the model; on a worker of a cluster other than the chief, train only."""
     config, settings = p["model"], p["train"]
@@ -189,6 +205,8 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
             )
         # Logged, not saved: a wall time in an output would change dvc.lock on every identical retrain.
         log.info("fit: %.1f s for %d epochs", time.perf_counter() - started, len(history.epoch))
+        if live_folder is not None:
+            write_scores(live_folder)
         if chief:
             write_text(paths.MODEL_SUMMARY, summary)
             history_figure.training_history(history.history, paths.FIGURES / "history.png")

@@ -305,6 +305,8 @@ WRONG_DIGEST = "0" * 64
 TRAINED = (
     "models/*",
     "reports/train/metrics.json",
+    "reports/train/train.json",
+    "reports/train/validation.json",
     "reports/train/plots/metrics/*/loss.tsv",
     "reports/figures/history.png",
 )

@@ -213,7 +213,7 @@ def test_an_interrupted_stage_leaves_no_output_of_its_own(repo: Path, interrupt)
         kept[paths.BASELINE_METRICS],
     ]
     shown = json.loads(dvc(repo, "metrics", "show", "--json"))[""]["data"]  # "": the workspace
-    assert "data" in shown[str(paths.METRICS)] and "data" not in shown.get("reports/train/metrics.json", {})
+    assert "data" in shown[str(paths.METRICS)] and "data" not in shown.get("reports/train/validation.json", {})
     # What the README gives to get back: the committed params, record and reports, DVC's cache for the rest.
     run_cmd(["git", "checkout", "--", "params.yaml", "dvc.lock", "reports"], repo)
     dvc(repo, "checkout")

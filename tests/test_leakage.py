@@ -24,6 +24,8 @@ FITTED = (
     "models/model.keras",
     "models/model.npz",
     "reports/train/metrics.json",
+    "reports/train/train.json",
+    "reports/train/validation.json",
     "reports/train/plots/metrics/eval/loss.tsv",
     "reports/train/plots/metrics/train/loss.tsv",
     "reports/model_summary.txt",

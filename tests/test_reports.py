@@ -83,6 +83,10 @@ def test_the_training_report_is_the_saved_models(
     assert report["eval"]["loss"] == pytest.approx(metrics.log_loss(y_val, proba), rel=1e-5)
     assert report["eval"]["accuracy"] == pytest.approx(metrics.accuracy_score(y_val, proba > 0.5))
     assert report["parameters"] == model.count_params()
+    # The metrics: DVCLive's summary, a row per split.
+    rows = {name: json.loads((base / "reports/train" / name).read_text()) for name in ("train.json", "validation.json")}
+    assert rows["train.json"] == {**report["train"], "epochs": settings["epochs"], "parameters": report["parameters"]}
+    assert rows["validation.json"] == report["eval"]
     summary = (base / "reports/model_summary.txt").read_text()
     assert f"Total params: {model.count_params():,} " in summary
 

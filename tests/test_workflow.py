@@ -37,7 +37,7 @@ def test_dvc_lock_params_and_reports_are_all_a_run_changes_in_git(origin: Path, 
     set_params(repo, train__epochs=1)
     assert ran(dvc(repo, "repro")) == ["check", "train", "evaluate"]
     changed = {line[3:] for line in git_status(repo).splitlines()}
-    assert {"dvc.lock", "params.yaml", "reports/metrics.json", "reports/train/metrics.json"} <= changed
+    assert {"dvc.lock", "params.yaml", "reports/metrics.json", "reports/train/validation.json"} <= changed
     run_cmd(["git", "add", "dvc.lock", "params.yaml", "reports"], repo)
     assert git_status(repo).startswith("M ") and all(line[1] == " " for line in git_status(repo).splitlines())
     run_cmd(["git", "commit", "-qm", "one epoch"], repo)

@@ -71,17 +71,27 @@ def show(repo: Path, ref: str, path: Path) -> str:
     return git(repo, "show", f"{ref}:{path.as_posix()}")
 
 
+def trained(repo: Path, ref: str) -> dict:
+    """Epochs and parameter count of a run: train's metrics row, reports/train/train.json, or in a
+    run made before train wrote it (experiments of earlier commits), DVCLive's git-tracked summary."""
+    try:
+        return json.loads(show(repo, ref, paths.TRAIN_LOG / "train.json"))
+    except subprocess.CalledProcessError:
+        summary = json.loads(show(repo, ref, paths.TRAIN_LOG / "metrics.json"))
+        return {"epochs": summary["step"] + 1, "parameters": summary["parameters"]}  # DVCLive counts from 0
+
+
 def results(repo: Path, ref: str) -> dict:
     """What one experiment recorded: its params, test scores, epochs trained and parameter counts."""
     rnn = json.loads(show(repo, ref, paths.METRICS))
-    training = json.loads(show(repo, ref, paths.TRAIN_LOG / "metrics.json"))
+    training = trained(repo, ref)
     return {
         "params": flatten(yaml.safe_load(show(repo, ref, paths.PARAMS))),
         "accuracy": rnn["accuracy"],
         "roc_auc": rnn["roc_auc"],
         "loss": rnn["loss"],
         "baseline_accuracy": json.loads(show(repo, ref, paths.BASELINE_METRICS))["accuracy"],
-        "epochs": training["step"] + 1,  # DVCLive counts steps from 0
+        "epochs": training["epochs"],
         "parameters": training["parameters"],
         "summary": dvc.api.read(paths.MODEL_SUMMARY.as_posix(), repo=str(repo), rev=ref),  # a cached output
     }

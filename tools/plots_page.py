@@ -4,7 +4,7 @@ Every request that is not a local file is blocked and recorded, so a page that s
 network draws blank here even on a machine that has one. Used by tests/test_plots_page.py, and
 by hand to check a page and take its screenshot:
 
-    dvc plots show && python -m tools.plots_page dvc_plots/index.html --screenshot reports/figures/plots_page.png
+    dvc plots show && python -m tools.plots_page dvc_plots/index.html --screenshot dvc_plots/plots_page.png
 
 Needs Debian's `chromium` (apt-get install chromium) and the `playwright` package (requirements-dev.txt);
 Playwright drives that Chromium, it downloads no browser of its own.
@@ -30,7 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 1500, "height": 900}
+VIEWPORT = {"width": 1400, "height": 900}  # a laptop browser window; the page must fit its width
 MIN_PIXELS = 30  # of a series' colour, for it to count as drawn
 
 # Runs before the page's scripts: wraps vegaEmbed, once the page defines it, to keep each chart's
@@ -65,6 +65,37 @@ async (timeoutMs) => {
     for (const item of node.items || []) dataMarks(item, found);
     return found;
   }
+  // Text items (axis labels, titles, text marks) with the role of their mark and, for an axis
+  // label, the scale of its axis ("x", "y"); and one entry per distinct (mark type, revision, series, colour)
+  // of the data marks, to tell which colours a chart gave its series and revisions.
+  function texts(node, axis, found) {
+    if (!node) return found;
+    if (node.marktype === "text" && node.items) {
+      for (const item of node.items) {
+        if (item.text === undefined || item.text === null || item.text === "") continue;
+        found.push({ role: node.role, axis, text: Array.isArray(item.text) ? item.text.join(" ") : String(item.text) });
+      }
+    }
+    for (const item of node.items || []) {
+      const scale = node.role === "axis" && item.datum && item.datum.scale;
+      texts(item, scale || axis, found);
+    }
+    return found;
+  }
+  function colours(node, found) {
+    if (!node) return found;
+    if (node.role === "mark" && node.marktype !== "group" && node.marktype !== "text") {
+      for (const item of node.items) {
+        const d = item.datum || {};
+        const colour = item.stroke || item.fill;
+        const key = [node.marktype, d.rev, d.series, colour].join("|");
+        const dash = item.strokeDash ? String(item.strokeDash) : null;
+        if (!found.has(key)) found.set(key, { mark: node.marktype, rev: d.rev, series: d.series, colour, dash });
+      }
+    }
+    for (const item of node.items || []) colours(item, found);
+    return found;
+  }
   function rgb(colour) {
     const c = document.createElement("canvas").getContext("2d");
     c.fillStyle = colour;
@@ -73,6 +104,7 @@ async (timeoutMs) => {
   }
   function pixelsOf(canvas, colours) {
     const { width, height } = canvas;
+    if (width === 0 || height === 0) return { painted: 0, counts: colours.map(() => 0) };  // nothing drawn
     const data = canvas.getContext("2d").getImageData(0, 0, width, height).data;
     const targets = colours.map(rgb);
     const counts = colours.map(() => 0);
@@ -112,10 +144,14 @@ async (timeoutMs) => {
     chart.painted = 0;
     chart.scales = {};
     chart.colour_pixels = {};
+    chart.texts = [];
+    chart.colours = [];
     if (!embed) return chart;
     if (embed.error) { chart.error = embed.error; return chart; }
     chart.marks = dataMarks(embed.view.scenegraph().root, { count: 0 }).count;
     chart.scales = scales(embed.view);
+    chart.texts = texts(embed.view.scenegraph().root, null, []);
+    chart.colours = [...colours(embed.view.scenegraph().root, new Map()).values()];
     const colour = chart.scales.color;
     const named = colour && colour.range ? colour.domain.map(String) : [];
     if (surface && surface.tagName === "CANVAS") {
@@ -140,7 +176,9 @@ async (timeoutMs) => {
   const perFile = section
     ? { open: section.open, ids: [...section.querySelectorAll(":scope > div[id]")].map((div) => div.id) }
     : null;
-  return { charts, images, versions, per_file: perFile };
+  const root = document.documentElement;
+  const width = { page: root.scrollWidth, window: root.clientWidth };
+  return { charts, images, versions, per_file: perFile, width };
 }
 """
 
@@ -153,6 +191,7 @@ class PageReport:
     images: list[dict]
     versions: dict[str, str | None]
     per_file: dict | None  # the closed section of DVC's per-file charts: {"open": bool, "ids": [...]}
+    width: dict[str, int]  # the page's scroll width and the window's: wider means a horizontal scroll bar
     errors: list[str] = field(default_factory=list)  # console errors and uncaught exceptions
     warnings: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)  # requests that would have left the machine
@@ -180,6 +219,10 @@ class PageReport:
                     if n < MIN_PIXELS
                 ]
         found += [f"image not drawn: {image['src']}" for image in self.images if not image["drawn"]]
+        if self.width["page"] > self.width["window"]:
+            found.append(
+                f"page {self.width['page']} px wide in a {self.width['window']} px window: it scrolls sideways"
+            )
         return found
 
 

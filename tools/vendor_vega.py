@@ -8,8 +8,11 @@ registry's sha512). Run it after upgrading dvc-render, with network and npm:
     python -m tools.vendor_vega
 
 The same versions give the same bytes, so re-running it on an unchanged dvc-render changes nothing.
+After editing the page's style or script below, `python -m tools.vendor_vega --keep-scripts`
+rewrites it around the libraries it already holds, without network.
 """
 
+import argparse
 import hashlib
 import json
 import re
@@ -26,11 +29,21 @@ PAGE = ROOT / ".dvc" / "plots" / "page.html"
 CDN_SCRIPT = re.compile(r'<script src="https://cdn\.jsdelivr\.net/npm/([\w-]+)@([\d.]+)"></script>')
 # What each version's CDN address serves: the package's "jsdelivr" file.
 CDN_FILE = "jsdelivr"
+# One library as script_block writes it: its comment (versions, digests, licence), then its script.
+INLINED = re.compile(r"<!-- [\w-]+ [\d.]+: .*?\n</script>", re.DOTALL)
 
+# The charts flow in rows that wrap, so nothing scrolls sideways. DVC puts each image plot in a div
+# whose inline style forbids wrapping (its revisions in one line, at full size, however many): here
+# they share the line instead, each shrunk to its share of the window.
 STYLE = """\
 body { font-family: sans-serif; margin: 12px; display: flex; flex-wrap: wrap; gap: 12px 24px;
        align-items: flex-start; }
 table { border-spacing: 15px; }
+body > div[id]:has(img) { white-space: normal !important; display: flex; flex-wrap: wrap;
+       align-items: flex-start; justify-content: center; max-width: 100%; box-sizing: border-box; }
+body > div[id]:has(img) > p { flex-basis: 100%; width: 0; min-width: 100%; }  /* no share of the width */
+body > div[id]:has(img) > div { flex: 1 1 0; min-width: 0; max-width: max-content; }
+body > div[id] img { max-width: 100%; height: auto; }
 #per-file-charts { flex-basis: 100%; }
 #per-file-charts summary { cursor: pointer; color: #444; }"""
 
@@ -125,7 +138,35 @@ def page(blocks: list[str], versions: str) -> str:
     )
 
 
+def inlined(text: str) -> tuple[list[str], list[str]]:
+    """The script blocks of a page this tool wrote, and their "name version" labels."""
+    blocks = INLINED.findall(text)
+    names = [" ".join(label.split("@")) for label in re.findall(r'<script data-package="([\w.@-]+)">', text)]
+    if [tuple(name.split(" ")) for name in names] != pinned():
+        raise SystemExit(
+            f"{PAGE.relative_to(ROOT)} inlines {names}, dvc-render pins {pinned()}: run without --keep-scripts"
+        )
+    return blocks, names
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--keep-scripts",
+        action="store_true",
+        help="no npm: rewrite the page around the libraries it inlines already (after editing its style or script)",
+    )
+    if parser.parse_args().keep_scripts:
+        blocks, names = inlined(PAGE.read_text(encoding="utf-8"))
+    else:
+        blocks, names = vendored()
+    PAGE.parent.mkdir(parents=True, exist_ok=True)
+    PAGE.write_text(page(blocks, ", ".join(names)), encoding="utf-8")
+    print(f"{PAGE.relative_to(ROOT)}: {', '.join(names)} ({PAGE.stat().st_size:,} bytes)")
+
+
+def vendored() -> tuple[list[str], list[str]]:
+    """Each pinned library from the npm registry, as a script block, and its "name version" label."""
     blocks, names = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for name, version in pinned():
@@ -135,9 +176,7 @@ def main() -> None:
                 raise SystemExit(f"npm gave {name} {manifest['version']}, expected {version}")
             blocks.append(script_block(name, version, integrity, manifest, code, licence))
             names.append(f"{name} {version}")
-    PAGE.parent.mkdir(parents=True, exist_ok=True)
-    PAGE.write_text(page(blocks, ", ".join(names)), encoding="utf-8")
-    print(f"{PAGE.relative_to(ROOT)}: {', '.join(names)} ({PAGE.stat().st_size:,} bytes)")
+    return blocks, names
 
 
 if __name__ == "__main__":
