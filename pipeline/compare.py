@@ -9,6 +9,8 @@ with DVC's own file system, from the cache or the remote, and paired review by r
 - for the RNN, the seed-noise band of the two configurations, from the seed studies
   (paths.SEEDS, paths.STUDY_SUMMARY) whose `config` is the revision's params.yaml without
   train.seed: 1.96 * sqrt(sd_a^2 + sd_b^2); a configuration without a study borrows the other's sd.
+  A record (or revision) older than a parameter ran with what that parameter now defaults to:
+  the key is read from the workspace's params.yaml, so new options do not orphan old studies.
 
 One verdict per model: "within test-set noise" if the difference's interval holds 0 or
 p >= 0.05; else "within seed noise" if |B - A| is within the band; else "real at 95%".
@@ -129,10 +131,19 @@ def seed_records(files: tuple[Path, ...] = (paths.SEEDS, paths.STUDY_SUMMARY)) -
     return records
 
 
-def seed_sd(params: dict[str, Any], records: list[dict]) -> dict | None:
+def same_configuration(a: dict[str, Any], b: dict[str, Any], defaults: dict[str, Any]) -> bool:
+    """a == b, a key that one side predates standing at its value in `defaults`."""
+    return all(a.get(key, defaults.get(key)) == b.get(key, defaults.get(key)) for key in a.keys() | b.keys())
+
+
+def seed_sd(params: dict[str, Any], records: list[dict], defaults: dict[str, Any] | None = None) -> dict | None:
     """The seed study of this configuration (the one with the most seeds), if any."""
-    config = configuration(params)
-    found = [record for record in records if record["config"] == config and len(record["seeds"]) >= 2]
+    config, defaults = configuration(params), defaults or {}
+    found = [
+        record
+        for record in records
+        if same_configuration(record["config"], config, defaults) and len(record["seeds"]) >= 2
+    ]
     return max(found, key=lambda record: len(record["seeds"]), default=None)
 
 
@@ -157,7 +168,7 @@ def correct(scores: dict[str, np.ndarray], threshold: float) -> np.ndarray:
     return (scores["probability"] >= threshold).astype(int) == scores["label"]
 
 
-def compare(a: Revision, b: Revision, records: list[dict]) -> list[dict]:
+def compare(a: Revision, b: Revision, records: list[dict], defaults: dict[str, Any] | None = None) -> list[dict]:
     """One row per model: the paired results, the seed band (RNN only) and the verdict."""
     rows = []
     for model in paths.MODEL_SCORES:
@@ -170,7 +181,11 @@ def compare(a: Revision, b: Revision, records: list[dict]) -> list[dict]:
             correct(sa, a.params["evaluate"]["threshold"]), correct(sb, b.params["evaluate"]["threshold"])
         )
         # The baseline has no seed: its scores are a function of its params and data.
-        studies = (seed_sd(a.params, records), seed_sd(b.params, records)) if model == "rnn" else (None, None)
+        studies = (
+            (seed_sd(a.params, records, defaults), seed_sd(b.params, records, defaults))
+            if model == "rnn"
+            else (None, None)
+        )
         band = seed_band(*studies)
         rows.append({"model": model, **result, "studies": studies, "band": band, "verdict": verdict(result, band)})
     return rows
@@ -250,7 +265,8 @@ def main() -> None:
     args = parse(sys.argv[1:])
     records = seed_records()
     a, b = load_revision(args.rev_a), load_revision(args.rev_b)
-    rows = compare(a, b, records)
+    defaults = configuration(yaml.safe_load(paths.PARAMS.read_text(encoding="utf-8"))) if paths.PARAMS.exists() else {}
+    rows = compare(a, b, records, defaults)
     sys.stdout.write(markdown_report(a, b, rows) if args.md else text_report(a, b, rows))
 
 

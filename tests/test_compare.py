@@ -193,3 +193,26 @@ def test_review_report_offline(repo: Path, tmp_path: Path) -> None:
         "reports/figures/history.png", repo=str(repo), rev="slow", mode="rb"
     )
     assert run_cmd(["git", "status", "--porcelain"], repo).stdout == status
+
+
+def test_a_study_older_than_a_parameter_still_matches_at_its_default() -> None:
+    """A record written before model.pooling existed ran the model that pooling's default builds;
+    one that differs in a key both know, or that the default does not give, is another configuration."""
+    defaults = {"model.cell": "simple_rnn", "model.pooling": "last", "pad.maxlen": 100}
+    old = {"name": "old", "config": {"model.cell": "gru", "pad.maxlen": 800}, "seeds": [1, 2], "sd": 0.01}
+    assert (
+        compare.seed_sd({"model": {"cell": "gru", "pooling": "last"}, "pad": {"maxlen": 800}}, [old], defaults) == old
+    )
+    assert (
+        compare.seed_sd({"model": {"cell": "gru", "pooling": "max"}, "pad": {"maxlen": 800}}, [old], defaults) is None
+    )
+    assert (
+        compare.seed_sd({"model": {"cell": "gru", "pooling": "last"}, "pad": {"maxlen": 400}}, [old], defaults) is None
+    )
+    assert compare.seed_sd({"model": {"cell": "gru", "pooling": "last"}, "pad": {"maxlen": 800}}, [old]) is None
+    # A revision older than a key the record holds: the same rule, the other way round.
+    new = {**old, "config": {"model.cell": "gru", "model.pooling": "last", "pad.maxlen": 800}}
+    assert compare.seed_sd({"model": {"cell": "gru"}, "pad": {"maxlen": 800}}, [new], defaults) == new
+    assert (
+        compare.seed_sd({"model": {"cell": "gru"}, "pad": {"maxlen": 800}}, [{**new, "seeds": [1]}], defaults) is None
+    )
