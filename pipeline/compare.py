@@ -13,7 +13,10 @@ with DVC's own file system, from the cache or the remote, and paired review by r
   the key is read from the workspace's params.yaml, so new options do not orphan old studies.
 
 One verdict per model: "within test-set noise" if the difference's interval holds 0 or
-p >= 0.05; else "within seed noise" if |B - A| is within the band; else "real at 95%".
+p >= 0.05. Else, when both configurations have a seed study, the studies decide (one run of each
+says less than several): "real at 95%" if Welch's 95% interval of the difference of their means
+excludes 0 on the side of B - A, "within seed noise" if not (the same configuration always is).
+With one study or none, "within seed noise" if |B - A| is within the band, else "real at 95%".
 Runs from the repository's root, without TensorFlow.
 """
 
@@ -155,10 +158,27 @@ def seed_band(a: dict | None, b: dict | None) -> float | None:
     return Z * math.hypot(sd_a, sd_b)
 
 
-def verdict(result: dict, band: float | None) -> str:
+def means_difference(a: dict, b: dict) -> tuple[float, tuple[float, float]]:
+    """b's mean minus a's over their seeds, with Welch's 95% interval (unequal variances and seeds)."""
+    from scipy import stats
+
+    share_a, share_b = a["sd"] ** 2 / len(a["seeds"]), b["sd"] ** 2 / len(b["seeds"])
+    difference, error = b["mean"] - a["mean"], math.sqrt(share_a + share_b)
+    if error == 0:
+        return difference, (difference, difference)
+    freedom = (share_a + share_b) ** 2 / (share_a**2 / (len(a["seeds"]) - 1) + share_b**2 / (len(b["seeds"]) - 1))
+    half = float(stats.t.ppf(1 - ALPHA / 2, freedom)) * error
+    return difference, (difference - half, difference + half)
+
+
+def verdict(result: dict, band: float | None, means: tuple[float, tuple[float, float]] | None = None) -> str:
     low, high = result["difference_interval"]
     if low <= 0 <= high or result["p"] >= ALPHA:
         return TEST_NOISE
+    if means is not None:
+        low, high = means[1]
+        beyond = low > 0 if result["difference"] > 0 else high < 0
+        return REAL if beyond else SEED_NOISE
     if band is not None and abs(result["difference"]) <= band:
         return SEED_NOISE
     return REAL
@@ -187,7 +207,17 @@ def compare(a: Revision, b: Revision, records: list[dict], defaults: dict[str, A
             else (None, None)
         )
         band = seed_band(*studies)
-        rows.append({"model": model, **result, "studies": studies, "band": band, "verdict": verdict(result, band)})
+        means = means_difference(*studies) if None not in studies else None
+        rows.append(
+            {
+                "model": model,
+                **result,
+                "studies": studies,
+                "band": band,
+                "means": means,
+                "verdict": verdict(result, band, means),
+            }
+        )
     return rows
 
 
@@ -204,6 +234,9 @@ def band_cell(row: dict) -> str:
     if row["band"] is None:
         return "none" if row["model"] == "rnn" else "no seed"
     seeds = "/".join(str(len(study["seeds"])) if study else "-" for study in row["studies"])
+    if row["means"] is not None:
+        difference, (low, high) = row["means"]
+        return f"means {difference:+.4f} [{low:+.4f}, {high:+.4f}] ({seeds} seeds)"
     return f"±{row['band']:.4f} ({seeds} seeds)"
 
 

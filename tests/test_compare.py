@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dvc.api as dvc_api
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -215,4 +216,42 @@ def test_a_study_older_than_a_parameter_still_matches_at_its_default() -> None:
     assert compare.seed_sd({"model": {"cell": "gru"}, "pad": {"maxlen": 800}}, [new], defaults) == new
     assert (
         compare.seed_sd({"model": {"cell": "gru"}, "pad": {"maxlen": 800}}, [{**new, "seeds": [1]}], defaults) is None
+    )
+
+
+def test_two_seed_studies_decide_by_their_means() -> None:
+    """Welch's interval of the difference of the studies' means, as scipy computes it from the
+    accuracies; the same study on both sides is seed noise however far apart its runs are."""
+    from scipy import stats
+
+    defaults, gru = [0.8087, 0.7262, 0.8032, 0.7822, 0.8076], [0.8707, 0.8728, 0.8701]
+    a, b = (
+        {"seeds": list(range(len(x))), "mean": float(np.mean(x)), "sd": float(np.std(x, ddof=1))}
+        for x in (defaults, gru)
+    )
+    difference, (low, high) = compare.means_difference(a, b)
+    expected = stats.ttest_ind(gru, defaults, equal_var=False).confidence_interval(0.95)
+    assert difference == pytest.approx(np.mean(gru) - np.mean(defaults))
+    assert (low, high) == pytest.approx((expected.low, expected.high))
+    gain = {"difference": 0.062, "difference_interval": (0.057, 0.067), "p": 1e-100}
+    band = compare.seed_band(a, b)
+    assert band > 0.062  # one run of each: inside the band of two single runs ...
+    assert compare.verdict(gain, band) == compare.SEED_NOISE
+    assert compare.verdict(gain, band, (difference, (low, high))) == compare.REAL  # ... not of 5 and 3
+    same = compare.means_difference(a, a)
+    assert same == (0.0, pytest.approx((-same[1][1], same[1][1]))) and same[1][1] > 0
+    assert compare.verdict({**gain, "difference": -0.082, "difference_interval": (-0.09, -0.07)}, band, same) == (
+        compare.SEED_NOISE
+    )
+    # A study that points the other way from the runs' difference is not evidence for it.
+    assert (
+        compare.verdict(
+            {**gain, "difference": -0.01, "difference_interval": (-0.02, -0.005)}, band, (difference, (low, high))
+        )
+        == compare.SEED_NOISE
+    )
+    flat = {"seeds": [1, 2], "mean": 0.8, "sd": 0.0}
+    assert compare.means_difference(flat, {**flat, "mean": 0.9}) == (
+        pytest.approx(0.1),
+        (pytest.approx(0.1), pytest.approx(0.1)),
     )
