@@ -44,6 +44,33 @@ def results() -> str:
     return "\n".join(lines)
 
 
+def seed_results() -> str:
+    """Test accuracy over seeds: the committed params (reports/seeds.json), the study's best
+    configuration (reports/study/summary.json) and the baseline, which has no seed."""
+    from tools import study
+
+    def row(label: str, command: str, record: dict) -> str:
+        accuracies = ", ".join(f"{a:.4f}" for a in record["accuracies"])
+        seeds = ", ".join(str(seed) for seed in record["seeds"])
+        return f"| {label} | `{command}` | {seeds} | {accuracies} | **{record['mean']:.4f}** ± {record['sd']:.4f} |"
+
+    lines = ["| model | command | seeds | test accuracy per seed | mean ± sd |", "|---|---|---|---|---|"]
+    seeds_file = ROOT / "reports" / "seeds.json"
+    committed = [r for r in json.loads(seeds_file.read_text()) if not r["params"]] if seeds_file.exists() else []
+    if committed:
+        lines.append(row("RNN, the committed params.yaml", f"make seeds N={len(committed[0]['seeds'])}", committed[0]))
+    summary = ROOT / study.SUMMARY
+    if summary.exists():
+        best = max(json.loads(summary.read_text()), key=lambda entry: entry["mean"])
+        keys = assignments(best["params"])
+        lines.append(row(f"RNN, the study's best ({keys})", "make study", best))
+    baseline = json.loads((ROOT / "reports" / "baseline_metrics.json").read_text())
+    lines.append(
+        f"| TF-IDF baseline (no seed) | `make repro` | - | {baseline['accuracy']:.4f} | {baseline['accuracy']:.4f} |"
+    )
+    return "\n".join(lines)
+
+
 def params_allowed() -> str:
     """Each key of params.yaml and what `check` allows for it."""
     from pipeline.lib import params
@@ -52,10 +79,55 @@ def params_allowed() -> str:
     return "\n".join(["| key | allowed |", "|---|---|", *rows])
 
 
+def assignments(keys: dict) -> str:
+    """Keys as `dvc exp run -S` takes them: `model.bidirectional=true`, not Python's True."""
+    return " ".join(f"`{key}={json.dumps(value) if isinstance(value, bool) else value}`" for key, value in keys.items())
+
+
+def study_results() -> str:
+    """Each configuration of `make study` over its seeds (reports/study/summary.json)."""
+    from tools import study
+
+    lines = [
+        "| configuration | keys set | parameters | test accuracy per seed | mean ± sd | epochs | minutes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in json.loads((ROOT / study.SUMMARY).read_text()):
+        keys = assignments(e["keys"])
+        accuracies = ", ".join(f"{a:.4f}" for a in e["accuracies"])
+        epochs = ", ".join(str(n) for n in e["epochs"])
+        lines.append(
+            f"| {e['name']} | {keys} | {e['parameters']:,} | {accuracies} | **{e['mean']:.4f}** ± {e['sd']:.4f} "
+            f"| {epochs} | {e['wall_seconds'] / 60:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def study_parameters() -> str:
+    """Keras' count of each recurrent layer of the study beside the tutorial's formula."""
+    from tools import study
+
+    summary = json.loads((ROOT / study.SUMMARY).read_text())
+    runs = json.loads((ROOT / study.RUNS).read_text())
+    lines = ["| configuration | layer | Keras counts | formula | = |", "|---|---|---|---|---|"]
+    for row in study.parameter_rows(summary, runs):
+        name, layer, formula = row["configuration"], row["layer"], row["formula"]
+        lines.append(f"| {name} | `{layer}` | {row['keras']:,} | `{formula}` | {row['formula_value']:,} |")
+    return "\n".join(lines)
+
+
 def generators() -> dict[str, Callable[[], str]]:
     bench = report.load()
     tables = {f"benchmark-{name}": (lambda table=table: table(bench)) for name, table in report.TABLES.items()}
-    return {**tables, "module-stages": module_stages, "params-allowed": params_allowed, "results": results}
+    return {
+        **tables,
+        "module-stages": module_stages,
+        "params-allowed": params_allowed,
+        "results": results,
+        "seed-results": seed_results,
+        "study-results": study_results,
+        "study-parameters": study_parameters,
+    }
 
 
 def render(text: str, tables: dict[str, Callable[[], str]]) -> str:
