@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import dvc, make_dvc_repo, run_cmd, tiny_reviews, write_archive
 
 from pipeline.lib.model import recurrent_params
@@ -88,3 +89,45 @@ def test_the_printed_formula_is_the_models_count(cell: str, directions: int) -> 
 def test_values_reach_dvc_as_yaml() -> None:
     values = ("gru", 800, False, [16, 16], 0.5)
     assert [experiments.set_value(v) for v in values] == ["gru", "800", "false", "[16, 16]", "0.5"]
+
+
+def test_a_run_that_did_not_run_the_studys_params_stops_it() -> None:
+    base = {"model.cell": "simple_rnn", "model.units": 16, "train.seed": 42}
+    record = {"name": "study-gru-8-s43", "overrides": {"model.cell": "gru", "train.seed": "43"}}
+    experiments.ran_as_asked({**record, "params": {**base, "model.cell": "gru", "train.seed": 43}}, base)
+    with pytest.raises(SystemExit) as stopped:
+        experiments.ran_as_asked(
+            {**record, "params": {**base, "model.cell": "gru", "train.seed": 43, "model.units": 32}}, base
+        )
+    assert str(stopped.value) == (
+        "error: study-gru-8-s43 ran with model.units=32, not 16: params.yaml changed after these runs began; "
+        "restore it, or `dvc exp remove` the runs and start again"
+    )
+
+
+def test_resuming_after_a_params_edit_stops_rather_than_mixing_configurations(studied: tuple[Path, str]) -> None:
+    """The runs on this commit were made with the committed params.yaml; edited, a resumed study
+    reads them back and stops on the first, with nothing rewritten."""
+    repo, _ = studied
+    params = repo / "params.yaml"
+    committed, summary = params.read_text(), (repo / study.SUMMARY).read_bytes()
+    edited = yaml.safe_load(committed)
+    units = edited["model"]["dense_units"]
+    edited["model"]["dense_units"] = units + 1
+    params.write_text(yaml.safe_dump(edited))
+    try:
+        result = run_cmd(
+            [sys.executable, "-m", "tools.study", *ARGS],
+            repo,
+            check=False,
+            PYTHONPATH=str(Path(study.__file__).parents[1]),
+        )
+    finally:
+        params.write_text(committed)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: study-gru-8-s42 ran with model.dense_units={units}, not {units + 1}: params.yaml changed after these "
+        "runs began; "
+        "restore it, or `dvc exp remove` the runs and start again"
+    )
+    assert (repo / study.SUMMARY).read_bytes() == summary

@@ -97,8 +97,25 @@ def results(repo: Path, ref: str) -> dict:
     }
 
 
-def run_all(repo: Path, runs: Iterable[tuple[str, dict[str, object]]], log: Path) -> list[dict]:
-    """Run each (name, overrides) not yet run on this commit; every run's record, in order.
+def ran_as_asked(record: dict, base: dict[str, object]) -> None:
+    """Stop when a run's params.yaml is not `base` with its overrides: params.yaml was edited
+    while the runs went on (each `--temp` run copies the workspace as it is when it starts), or
+    since the runs that are read back, and its records would mix two configurations."""
+    asked = {**base, **{key: yaml.safe_load(set_value(v)) for key, v in record["overrides"].items()}}  # as DVC reads -S
+    ran = record["params"]
+    for key in sorted(asked.keys() | ran.keys()):
+        if asked.get(key) != ran.get(key):
+            raise SystemExit(
+                f"error: {record['name']} ran with {key}={set_value(ran.get(key))}, not {set_value(asked.get(key))}: "
+                "params.yaml changed after these runs began; restore it, or `dvc exp remove` the runs and start again"
+            )
+
+
+def run_all(
+    repo: Path, runs: Iterable[tuple[str, dict[str, object]]], log: Path, base: dict[str, object]
+) -> list[dict]:
+    """Run each (name, overrides) not yet run on this commit; every run's record, in order, each
+    checked to have run `base` (params.yaml, flattened) with its overrides.
 
     `log` (JSON, rewritten after each run) keeps the wall times, which git does not: a run found
     in it is read back as it was, a run with a ref but no log entry (the log was lost) gets no time.
@@ -116,6 +133,7 @@ def run_all(repo: Path, runs: Iterable[tuple[str, dict[str, object]]], log: Path
         else:
             wall = done.get(name, {}).get("wall_seconds")
         record = {"name": name, "overrides": overrides, "wall_seconds": wall, **results(repo, ref)}
+        ran_as_asked(record, base)
         records.append(record)
         done[name] = record
         write_json(log, list(done.values()))

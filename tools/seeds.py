@@ -53,7 +53,7 @@ def main() -> None:
     first = flat[experiments.SEED]
     seeds = list(range(first, first + args.n))
     name = f"seeds-{config_id(config)}"
-    runs = experiments.run_all(repo, [(f"{name}-s{seed}", {experiments.SEED: seed}) for seed in seeds], LOG)
+    runs = experiments.run_all(repo, [(f"{name}-s{seed}", {experiments.SEED: seed}) for seed in seeds], LOG, flat)
     accuracies = [run["accuracy"] for run in runs]
     head = committed_params(repo)
     changed = {key: value for key, value in config.items() if head.get(key) != value}

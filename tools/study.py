@@ -153,11 +153,11 @@ def main() -> None:
     maxlens = tuple(args.maxlens)
 
     configs = grid(args.cells, maxlens)
-    records = experiments.run_all(repo, seeded(configs, seeds, settings), RUNS)
+    records = experiments.run_all(repo, seeded(configs, seeds, settings), RUNS, base)
     grid_summary = summarise(configs, seeds, records, base)
     top = best(grid_summary)
     variants = {f"{top['name']}-{name}": {**top["keys"], **keys} for name, keys in VARIANTS.items()}
-    records += experiments.run_all(repo, seeded(variants, seeds, settings), RUNS)
+    records += experiments.run_all(repo, seeded(variants, seeds, settings), RUNS, base)
     variant_summary = summarise(variants, seeds, records, base)
     summary = grid_summary + variant_summary
 
