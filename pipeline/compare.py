@@ -294,12 +294,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def compare_revisions(rev_a: str | None, rev_b: str | None) -> tuple[Revision, Revision, list[dict]]:
+    """Both revisions and their rows, with the workspace's seed studies and params.yaml defaults."""
+    records = seed_records()
+    a, b = load_revision(rev_a), load_revision(rev_b)
+    defaults = configuration(yaml.safe_load(paths.PARAMS.read_text(encoding="utf-8"))) if paths.PARAMS.exists() else {}
+    return a, b, compare(a, b, records, defaults)
+
+
 def main() -> None:
     args = parse(sys.argv[1:])
-    records = seed_records()
-    a, b = load_revision(args.rev_a), load_revision(args.rev_b)
-    defaults = configuration(yaml.safe_load(paths.PARAMS.read_text(encoding="utf-8"))) if paths.PARAMS.exists() else {}
-    rows = compare(a, b, records, defaults)
+    a, b, rows = compare_revisions(args.rev_a, args.rev_b)
     sys.stdout.write(markdown_report(a, b, rows) if args.md else text_report(a, b, rows))
 
 

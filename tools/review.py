@@ -71,9 +71,7 @@ def dvc_diff(kind: str, revs: list[str]) -> str:
 
 
 def report(rev_a: str, rev_b: str | None, out: Path) -> str:
-    records = compare.seed_records()
-    a, b = compare.load_revision(rev_a), compare.load_revision(rev_b)
-    rows = compare.compare(a, b, records)
+    a, b, rows = compare.compare_revisions(rev_a, rev_b)
     revs = [rev_a] if rev_b is None else [rev_a, rev_b]
     figures_a, figures_b = copy_figures(rev_a, a.name, out), copy_figures(rev_b, b.name, out)
     lines = [
