@@ -237,6 +237,29 @@ def make_dvc_repo(repo: Path, tiny_archive: Path) -> Path:
     return repo
 
 
+def commit(repo: Path, message: str) -> None:
+    run_cmd(["git", "add", "-A"], repo)
+    run_cmd(["git", "commit", "-qm", message], repo)
+
+
+def committed_reports(repo: Path) -> Path:
+    """A git + DVC repository holding this project's dvc.yaml, dvc.lock, settings, plot templates
+    and reports/ as committed (the cached outputs present in the workspace): the full run's files."""
+    (repo / ".dvc").mkdir(parents=True)
+    for name in ("dvc.yaml", "dvc.lock", "params.yaml", ".gitignore", ".dvc/config"):
+        shutil.copy(ROOT / name, repo / name)
+    for folder in (".dvc/plots", "reports"):
+        shutil.copytree(ROOT / folder, repo / folder)
+    for args in (
+        ["git", "init", "-q"],
+        ["git", "config", "user.email", "t@example.com"],
+        ["git", "config", "user.name", "t"],
+    ):
+        run_cmd(args, repo)
+    commit(repo, "reports of the full run")
+    return repo
+
+
 def set_params(repo: Path, **changes: object) -> None:
     """Edit `repo`'s params.yaml: set_params(repo, train__epochs=1) sets train.epochs."""
     params = yaml.safe_load((repo / "params.yaml").read_text())

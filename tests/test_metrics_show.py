@@ -8,11 +8,10 @@ and `train` writes DVCLive's summary as a row per split, in the columns the test
 """
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, dvc, run_cmd
+from conftest import commit, committed_reports, dvc
 
 WIDTH = 120
 SCORES = ("accuracy", "loss", "precision", "recall", "f1", "roc_auc")
@@ -31,22 +30,7 @@ COUNTS = [f"{split}.{key}" for split in ("train", "test") for key in ("reviews",
 
 @pytest.fixture
 def metrics_repo(tmp_path: Path) -> Path:
-    """A git + DVC repository holding this project's dvc.yaml, dvc.lock and reports/, as committed."""
-    repo = tmp_path / "repo"
-    (repo / ".dvc").mkdir(parents=True)
-    for name in ("dvc.yaml", "dvc.lock", "params.yaml", ".gitignore", ".dvc/config"):
-        shutil.copy(ROOT / name, repo / name)
-    shutil.copytree(ROOT / "reports", repo / "reports")  # with the cached outputs present in the workspace
-    run_cmd(["git", "init", "-q"], repo)
-    run_cmd(["git", "config", "user.email", "test@example.com"], repo)
-    run_cmd(["git", "config", "user.name", "test"], repo)
-    commit(repo, "reports of the full run")
-    return repo
-
-
-def commit(repo: Path, message: str) -> None:
-    run_cmd(["git", "add", "-A"], repo)
-    run_cmd(["git", "commit", "-qm", message], repo)
+    return committed_reports(tmp_path / "repo")
 
 
 def test_metrics_show_fits_120_columns(metrics_repo: Path) -> None:
