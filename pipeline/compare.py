@@ -40,6 +40,7 @@ ALPHA = 0.05
 Z = 1.96  # the normal quantile of a 95% band
 WORKSPACE = "workspace"
 TEST_NOISE, SEED_NOISE, REAL = "within test-set noise", "within seed noise", "real at 95%"
+SEED = "train.seed"
 RECORD_KEYS = {"name", "params", "config", "seeds", "accuracies", "mean", "sd"}
 
 
@@ -52,15 +53,21 @@ class Revision:
     scores: dict[str, dict[str, np.ndarray]]  # model -> id, label, probability, sorted by id
 
 
-def flatten(params: dict[str, Any]) -> dict[str, Any]:
-    """params.yaml as dotted keys: {"train.seed": 42, ...}, values as JSON gives them back."""
-    flat = {f"{section}.{key}": value for section, keys in params.items() for key, value in (keys or {}).items()}
+def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"train": {"seed": 42}} -> {"train.seed": 42}: params.yaml's keys as `-S`, `dvc params diff`
+    and the seed records name them, values as JSON gives them back."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
     return json.loads(json.dumps(flat))
 
 
-def configuration(params: dict[str, Any]) -> dict[str, Any]:
-    """What a seed study holds fixed: every key but train.seed."""
-    return {key: value for key, value in flatten(params).items() if key != "train.seed"}
+def configuration(flat: dict[str, Any]) -> dict[str, Any]:
+    """What a seed study holds fixed: every key of the flattened params but the seed."""
+    return {key: value for key, value in flat.items() if key != SEED}
 
 
 def read_scores(text: str, source: str) -> dict[str, np.ndarray]:
@@ -141,7 +148,7 @@ def same_configuration(a: dict[str, Any], b: dict[str, Any], defaults: dict[str,
 
 def seed_sd(params: dict[str, Any], records: list[dict], defaults: dict[str, Any] | None = None) -> dict | None:
     """The seed study of this configuration (the one with the most seeds), if any."""
-    config, defaults = configuration(params), defaults or {}
+    config, defaults = configuration(flatten(params)), defaults or {}
     found = [
         record
         for record in records
@@ -298,7 +305,11 @@ def compare_revisions(rev_a: str | None, rev_b: str | None) -> tuple[Revision, R
     """Both revisions and their rows, with the workspace's seed studies and params.yaml defaults."""
     records = seed_records()
     a, b = load_revision(rev_a), load_revision(rev_b)
-    defaults = configuration(yaml.safe_load(paths.PARAMS.read_text(encoding="utf-8"))) if paths.PARAMS.exists() else {}
+    defaults = (
+        configuration(flatten(yaml.safe_load(paths.PARAMS.read_text(encoding="utf-8"))))
+        if paths.PARAMS.exists()
+        else {}
+    )
     return a, b, compare(a, b, records, defaults)
 
 

@@ -111,7 +111,9 @@ def test_within_seed_noise_with_a_seed_study(repo: Path, seeds: Path, tmp_path: 
     experiment's configuration (another learning rate) borrows it."""
     params = yaml.safe_load(dvc_api.read("params.yaml", repo=str(repo), rev="HEAD"))
     # Written before model.pooling existed: it matches at params.yaml's value of the key.
-    config = {key: value for key, value in compare.configuration(params).items() if key != "model.pooling"}
+    config = {
+        key: value for key, value in compare.configuration(compare.flatten(params)).items() if key != "model.pooling"
+    }
     record = {"name": "committed", "params": {}, "config": config, "seeds": [1, 2]}
     seeds.write_text(json.dumps([{**record, "accuracies": [0.4, 0.9], "mean": 0.65, "sd": 0.35355}]))
     out = run_compare(repo, "HEAD", "slow")
@@ -164,7 +166,7 @@ def test_seeds_records_the_configuration_and_compare_uses_it(repo: Path, tmp_pat
     params = read_params(copy)
     seed = params["train"]["seed"]
     (record,) = json.loads((copy / paths.SEEDS).read_text())
-    assert record["config"] == compare.configuration(params) and record["params"] == {}
+    assert record["config"] == compare.configuration(compare.flatten(params)) and record["params"] == {}
     assert record["seeds"] == [seed, seed + 1]
     accuracies = []
     for s in record["seeds"]:

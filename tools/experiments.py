@@ -20,21 +20,9 @@ from pathlib import Path
 import dvc.api
 import yaml
 
+from pipeline.compare import flatten
 from pipeline.lib import paths
 from pipeline.lib.files import write_json  # aside, then renamed: an interrupted run keeps the old log
-
-SEED = "train.seed"
-
-
-def flatten(params: dict, prefix: str = "") -> dict[str, object]:
-    """{"train": {"seed": 42}} -> {"train.seed": 42}: params.yaml keys as `-S` and `dvc params diff` name them."""
-    flat: dict[str, object] = {}
-    for key, value in params.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def set_value(value: object) -> str:
@@ -155,8 +143,3 @@ def noise_record(name: str, params: dict, config: dict, seeds: list[int], accura
         "mean": round(statistics.fmean(accuracies), 6),
         "sd": round(sd, 6),
     }
-
-
-def configuration(flat: dict[str, object]) -> dict[str, object]:
-    """A run's params without its seed: what runs over several seeds share."""
-    return {key: value for key, value in flat.items() if key != SEED}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline import compare
 from pipeline.lib import paths
 from pipeline.lib.files import write_json
 from tools import experiments
@@ -31,7 +32,7 @@ def config_id(config: dict[str, object]) -> str:
 def committed_params(repo: Path) -> dict[str, object]:
     """HEAD's params.yaml, flattened ({} before the first commit of it)."""
     try:
-        return experiments.flatten(yaml.safe_load(experiments.git(repo, "show", f"HEAD:{paths.PARAMS}")))
+        return compare.flatten(yaml.safe_load(experiments.git(repo, "show", f"HEAD:{paths.PARAMS}")))
     except subprocess.CalledProcessError:
         return {}
 
@@ -48,12 +49,12 @@ def main() -> None:
     if args.n < 2:
         parser.error("N must be at least 2: one seed has no spread")
     repo = Path.cwd()
-    flat = experiments.flatten(yaml.safe_load(paths.PARAMS.read_text(encoding="utf-8")))
-    config = json.loads(json.dumps(experiments.configuration(flat)))  # as the JSON file will give it back
-    first = flat[experiments.SEED]
+    flat = compare.flatten(yaml.safe_load(paths.PARAMS.read_text(encoding="utf-8")))
+    config = compare.configuration(flat)  # values as the JSON file will give them back (flatten)
+    first = flat[compare.SEED]
     seeds = list(range(first, first + args.n))
     name = f"seeds-{config_id(config)}"
-    runs = experiments.run_all(repo, [(f"{name}-s{seed}", {experiments.SEED: seed}) for seed in seeds], LOG, flat)
+    runs = experiments.run_all(repo, [(f"{name}-s{seed}", {compare.SEED: seed}) for seed in seeds], LOG, flat)
     accuracies = [run["accuracy"] for run in runs]
     head = committed_params(repo)
     changed = {key: value for key, value in config.items() if head.get(key) != value}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline import compare
 from pipeline.lib import figures, paths
 from pipeline.lib.files import write_json
 from pipeline.lib.params import layer_units
@@ -46,7 +47,7 @@ def run_name(config: str, seed: int) -> str:
 def seeded(configs: dict[str, dict], seeds: list[int], settings: dict[str, object]) -> list[tuple[str, dict]]:
     """(experiment name, -S overrides) of each configuration and seed."""
     return [
-        (run_name(name, seed), {**settings, **keys, experiments.SEED: seed})
+        (run_name(name, seed), {**settings, **keys, compare.SEED: seed})
         for name, keys in configs.items()
         for seed in seeds
     ]
@@ -61,8 +62,8 @@ def summarise(configs: dict[str, dict], seeds: list[int], records: list[dict], b
         flat = runs[0]["params"]
         entry = experiments.noise_record(
             name,
-            {k: v for k, v in flat.items() if k != experiments.SEED and base.get(k) != v},
-            experiments.configuration(flat),
+            {k: v for k, v in flat.items() if k != compare.SEED and base.get(k) != v},
+            compare.configuration(flat),
             seeds,
             [r["accuracy"] for r in runs],
         )
@@ -147,8 +148,8 @@ def main() -> None:
     parser.add_argument("--settings", nargs="*", default=[], metavar="KEY=VALUE", help="more -S keys for every run")
     args = parser.parse_args()
     repo = Path.cwd()
-    base = experiments.flatten(yaml.safe_load(paths.PARAMS.read_text()))
-    seeds = [base[experiments.SEED] + i for i in range(args.seeds)]
+    base = compare.flatten(yaml.safe_load(paths.PARAMS.read_text()))
+    seeds = [base[compare.SEED] + i for i in range(args.seeds)]
     settings = {**SETTINGS, **dict(item.split("=", 1) for item in args.settings)}
     maxlens = tuple(args.maxlens)
 
