@@ -235,7 +235,9 @@ def test_an_orphaned_stage_and_a_rerun_never_both_write(repo: Path) -> None:
     running.finish()
     assert alive(orphan)
     again = run_cmd([sys.executable, "-m", "dvc", "repro"], repo, check=False)
-    assert again.returncode != 0 and alive(orphan)
+    # The refusal names the orphan, so it was alive when the rerun checked; whether it still is
+    # afterwards depends on the machine's load (a busy CI saw it finish its 150 epochs meanwhile).
+    assert again.returncode != 0
     assert (
         f"error: stage train: another run (pid {orphan}) is writing its outputs; wait for it to end or stop it"
         f" (kill {orphan}), then run again" in again.stdout + again.stderr
