@@ -44,15 +44,20 @@ def results() -> str:
     return "\n".join(lines)
 
 
+def over_seeds(record: dict) -> str:
+    """A seed record's two cells: the test accuracy per seed, and their mean ± sd."""
+    accuracies = ", ".join(f"{a:.4f}" for a in record["accuracies"])
+    return f"{accuracies} | **{record['mean']:.4f}** ± {record['sd']:.4f}"
+
+
 def seed_results() -> str:
     """Test accuracy over seeds: the committed params (reports/seeds.json), the study's best
     configuration (reports/study/summary.json) and the baseline, which has no seed."""
     from tools import study
 
     def row(label: str, command: str, record: dict) -> str:
-        accuracies = ", ".join(f"{a:.4f}" for a in record["accuracies"])
         seeds = ", ".join(str(seed) for seed in record["seeds"])
-        return f"| {label} | `{command}` | {seeds} | {accuracies} | **{record['mean']:.4f}** ± {record['sd']:.4f} |"
+        return f"| {label} | `{command}` | {seeds} | {over_seeds(record)} |"
 
     lines = ["| model | command | seeds | test accuracy per seed | mean ± sd |", "|---|---|---|---|---|"]
     seeds_file = ROOT / "reports" / "seeds.json"
@@ -93,11 +98,9 @@ def study_results() -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for e in json.loads((ROOT / study.SUMMARY).read_text()):
-        keys = assignments(e["keys"])
-        accuracies = ", ".join(f"{a:.4f}" for a in e["accuracies"])
         epochs = ", ".join(str(n) for n in e["epochs"])
         lines.append(
-            f"| {e['name']} | {keys} | {e['parameters']:,} | {accuracies} | **{e['mean']:.4f}** ± {e['sd']:.4f} "
+            f"| {e['name']} | {assignments(e['keys'])} | {e['parameters']:,} | {over_seeds(e)} "
             f"| {epochs} | {e['wall_seconds'] / 60:.1f} |"
         )
     return "\n".join(lines)
