@@ -123,7 +123,7 @@ def advice(fs: Any, path: Path, rev: str | None) -> str:
     return "no run of this revision wrote it (not in its dvc.lock): run the pipeline (`dvc repro` or `dvc exp run`)"
 
 
-def seed_records(files: tuple[Path, ...] = (paths.SEEDS, paths.STUDY_SUMMARY)) -> list[dict]:
+def seed_records(files: tuple[Path, ...] = (paths.SEEDS, paths.STUDY_SUMMARY, paths.MOONSHOT)) -> list[dict]:
     """Every seed study recorded in the workspace; a malformed file is an error naming it."""
     records = []
     for path in files:

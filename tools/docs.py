@@ -69,6 +69,10 @@ def seed_results() -> str:
         best = max(json.loads(summary.read_text()), key=lambda entry: entry["mean"])
         keys = assignments(best["params"])
         lines.append(row(f"RNN, the study's best ({keys})", "make study", best))
+    moonshot = ROOT / "reports" / "moonshot.json"
+    if moonshot.exists():
+        (record,) = json.loads(moonshot.read_text())
+        lines.append(row(f"RNN, the moonshot ({assignments(record['params'])})", record["command"], record))
     baseline = json.loads((ROOT / "reports" / "baseline_metrics.json").read_text())
     lines.append(
         f"| TF-IDF baseline (no seed) | `make repro` | - | {baseline['accuracy']:.4f} | {baseline['accuracy']:.4f} |"
@@ -119,6 +123,16 @@ def study_parameters() -> str:
     return "\n".join(lines)
 
 
+def moonshot_answers() -> str:
+    """The moonshot's first seed and the committed model on hand-written reviews (reports/moonshot.json)."""
+    (record,) = json.loads((ROOT / "reports" / "moonshot.json").read_text())
+    seed = record["seeds"][0]
+    lines = [f"| review | moonshot (seed {seed}) | committed params.yaml |", "|---|---|---|"]
+    for e in record["examples"]:
+        lines.append(f"| {e['review']} | {e['moonshot']:.3f} | {e['committed']:.3f} |")
+    return "\n".join(lines)
+
+
 def generators() -> dict[str, Callable[[], str]]:
     bench = report.load()
     tables = {f"benchmark-{name}": (lambda table=table: table(bench)) for name, table in report.TABLES.items()}
@@ -130,6 +144,7 @@ def generators() -> dict[str, Callable[[], str]]:
         "seed-results": seed_results,
         "study-results": study_results,
         "study-parameters": study_parameters,
+        "moonshot-answers": moonshot_answers,
     }
 
 

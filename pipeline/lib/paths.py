@@ -36,6 +36,7 @@ PREDICTIONS = REPORTS / "predictions.csv"
 MISCLASSIFIED = REPORTS / "misclassified.csv"
 SEEDS = REPORTS / "seeds.json"  # seed studies of configurations (tools.seeds): compare's seed-noise band
 STUDY_SUMMARY = REPORTS / "study" / "summary.json"  # the lead's study, in the same format
+MOONSHOT = REPORTS / "moonshot.json"  # tools.moonshot: its seed record, with the baseline and its answers
 
 SPLITS = ("train", "test")
 
