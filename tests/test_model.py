@@ -37,7 +37,13 @@ def test_the_default_options_add_nothing() -> None:
     assert model.layers[2].get_config()["rate"] == 0.2  # the embedding's Dropout, right after it
 
 
-OPTIONS = [("pooling", "max"), ("pooling", "mean"), ("mask_padding", True), ("spatial_dropout", 0.3)]
+OPTIONS = [
+    ("pooling", "max"),
+    ("pooling", "mean"),
+    ("pooling", "max_mean"),
+    ("mask_padding", True),
+    ("spatial_dropout", 0.3),
+]
 
 
 @pytest.mark.parametrize(("key", "value"), [*OPTIONS, ("recurrent_dropout", 0.25)])
@@ -47,7 +53,14 @@ def test_each_option_changes_the_model(key: str, value: object) -> None:
     plain, model = build_model(30, 7, config), build_model(30, 7, {**config, key: value})
     kinds = [type(layer).__name__ for layer in model.layers]
     recurrent = [model.get_layer(name) for name, _ in recurrent_checks(config)]
-    if key == "pooling":
+    if value == "max_mean":  # both poolings of the same outputs, side by side: twice the dense head's inputs
+        assert kinds[-6:-3] == ["GlobalMaxPooling1D", "GlobalAveragePooling1D", "Concatenate"]
+        assert model.get_layer("pooling_max").input is model.get_layer("pooling_mean").input
+        assert (
+            model.layers[-3].kernel.shape[0]
+            == 2 * build_model(30, 7, {**config, key: "max"}).layers[-3].kernel.shape[0]
+        )
+    elif key == "pooling":
         assert kinds[-4] == {"max": "GlobalMaxPooling1D", "mean": "GlobalAveragePooling1D"}[value]
         assert recurrent[-1].return_sequences and model.count_params() == plain.count_params()  # no weights
     elif key == "mask_padding":

@@ -81,7 +81,12 @@ def test_the_tutorials_setup_is_valid_and_the_tutorials() -> None:
         ("pad", "maxlen", 10**9, r"pad.maxlen = 1000000000 is invalid: expected an integer in \[1, 10000\]"),
         ("encode", "num_words", 10**12, r"encode.num_words = 1000000000000 is invalid"),
         ("model", "units", 10**6, r"model.units = 1000000 is invalid: expected an integer in \[1, 4096\]"),
-        ("model", "pooling", "attention", r"model.pooling = 'attention' is invalid: expected one of last, max, mean$"),
+        (
+            "model",
+            "pooling",
+            "attention",
+            r"model.pooling = 'attention' is invalid: expected one of last, max, mean, max_mean$",
+        ),
         ("model", "mask_padding", 1, r"model.mask_padding = 1 is invalid: expected true or false$"),
         ("model", "spatial_dropout", 1.0, r"model.spatial_dropout = 1.0 is invalid: expected a number in \[0, 1\)$"),
         ("model", "spatial_dropout", -0.1, r"model.spatial_dropout = -0.1 is invalid"),
@@ -254,7 +259,7 @@ def test_the_check_stage_records_what_every_key_allows() -> None:
     assert described["baseline.max_features"] == "an integer in [1, 10000000], or null"
     assert described["data.sha256"] == "64 lower-case hex digits (sha256sum of the archive)"
     assert described["model.bidirectional"] == described["model.mask_padding"] == "true or false"
-    assert described["model.pooling"] == "one of last, max, mean"
+    assert described["model.pooling"] == "one of last, max, mean, max_mean"
     assert described["model.spatial_dropout"] == described["model.recurrent_dropout"] == "a number in [0, 1)"
     assert described["data.url"] == "a URL, a file:// URL or a local path"
     assert described["model.units"] == "an integer in [1, 4096], or a list of them (one per layer)"

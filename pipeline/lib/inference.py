@@ -4,7 +4,7 @@ Importing TensorFlow takes seconds, the whole prediction of this small model mil
 (predict: 0.37 s and 76 MB against 5.84 s and 649 MB through Keras, `make bench`); so predict
 reads models/model.npz (the layers as JSON and their weights) and computes what Keras computes
 at inference: Embedding, SimpleRNN / LSTM / GRU layers, optionally Bidirectional
-(concatenated), max or mean pooling over time, Dense layers; Dropout, SpatialDropout1D and
+(concatenated), max or mean pooling over time (or both, concatenated), Dense layers; Dropout, SpatialDropout1D and
 recurrent dropout are the identity. It computes in float64, so it differs from Keras' float32
 only by Keras' own rounding.
 
@@ -83,6 +83,16 @@ def _recurrent(
     return np.stack(outputs, axis=1) if layer["return_sequences"] else outputs[-1]
 
 
+def _pool(op: str, x: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Max or mean over time of x (reviews, steps, features)."""
+    if op == "max":  # Keras' GlobalMaxPooling1D ignores the mask
+        return x.max(axis=1)
+    if mask is None:
+        return x.mean(axis=1)
+    with np.errstate(invalid="ignore"):  # a row of padding alone: 0 / 0 = NaN, as Keras
+        return np.where(mask[..., None], x, 0.0).sum(axis=1) / mask.sum(axis=1)[:, None]
+
+
 def _forward(spec: dict, weights: dict[str, np.ndarray], tokens: np.ndarray) -> np.ndarray:
     x: np.ndarray = tokens
     mask = None  # (reviews, steps): False at padding, for the layers that read sequences
@@ -99,13 +109,7 @@ def _forward(spec: dict, weights: dict[str, np.ndarray], tokens: np.ndarray) -> 
             backward = _recurrent(layer, weights, f"{name}/backward", x[:, ::-1], backward_mask)
             x = np.concatenate([forward, backward[:, ::-1] if layer["return_sequences"] else backward], axis=-1)
         elif layer["type"] == "pooling":
-            if layer["op"] == "max":  # Keras' GlobalMaxPooling1D ignores the mask
-                x = x.max(axis=1)
-            elif mask is None:
-                x = x.mean(axis=1)
-            else:
-                with np.errstate(invalid="ignore"):  # a row of padding alone: 0 / 0 = NaN, as Keras
-                    x = np.where(mask[..., None], x, 0.0).sum(axis=1) / mask.sum(axis=1)[:, None]
+            x = np.concatenate([_pool(op, x, mask) for op in layer["op"].split("_")], axis=-1)
         else:  # dense
             x = ACTIVATIONS[layer["activation"]](x @ weights[f"{name}/kernel"] + weights[f"{name}/bias"])
         if layer["type"] in ("pooling", "dense") or not layer.get("return_sequences", True):

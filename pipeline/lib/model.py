@@ -1,6 +1,6 @@
 """The tutorial's recurrent network, generalised to the variants it teaches, and its parameter count.
 
-Embedding -> [SpatialDropout1D] -> Dropout -> recurrent layer(s) -> [max or mean pooling over time]
+Embedding -> [SpatialDropout1D] -> Dropout -> recurrent layer(s) -> [max or mean pooling over time, or both]
 -> Dense(relu) -> Dropout -> Dense(sigmoid).
 """
 
@@ -15,7 +15,7 @@ from pipeline.lib.backend import keras
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import atomic_path, fix_zip, save_npz
 from pipeline.lib.params import layer_units
-from pipeline.lib.variants import CELLS, POOLINGS
+from pipeline.lib.variants import CELLS, POOLED_BY, POOLINGS
 
 layers = keras.layers
 
@@ -30,7 +30,7 @@ def build_model(num_words: int, maxlen: int, config: dict) -> keras.Model:
     names and bytes.
     """
     units = layer_units(config)
-    pool = POOLINGS[config["pooling"]]
+    pools = POOLINGS[config["pooling"]]
     extra = {"recurrent_dropout": config["recurrent_dropout"]} if config["recurrent_dropout"] else {}
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
     mask = {"mask_zero": True} if config["mask_padding"] else {}
@@ -39,13 +39,16 @@ def build_model(num_words: int, maxlen: int, config: dict) -> keras.Model:
         x = layers.SpatialDropout1D(config["spatial_dropout"], name="spatial_dropout")(x)
     x = layers.Dropout(config["embedding_dropout"])(x)
     for depth, size in enumerate(units, start=1):
-        sequences = depth < len(units) or pool is not None
+        sequences = depth < len(units) or bool(pools)
         rnn = RECURRENT[config["cell"]](
             size, return_sequences=sequences, unroll=config["unroll"], name=f"rnn_{depth}", **extra
         )
         x = layers.Bidirectional(rnn, name=f"bidirectional_{depth}")(x) if config["bidirectional"] else rnn(x)
-    if pool is not None:
-        x = getattr(layers, pool)(name="pooling")(x)
+    if len(pools) == 1:
+        x = getattr(layers, POOLED_BY[pools[0]])(name="pooling")(x)
+    elif pools:  # each pooling of the same outputs, side by side
+        pooled = [getattr(layers, POOLED_BY[op])(name=f"pooling_{op}")(x) for op in pools]
+        x = layers.Concatenate(name="pooling")(pooled)
     x = layers.Dense(config["dense_units"], activation="relu")(x)
     x = layers.Dropout(config["dense_dropout"])(x)
     outputs = layers.Dense(1, activation="sigmoid", name="sentiment")(x)
@@ -140,7 +143,8 @@ def _recurrent_spec(layer: keras.layers.RNN, masked: bool) -> dict:
     return spec
 
 
-POOLING_LAYERS = {op: getattr(layers, kind) for op, kind in POOLINGS.items() if kind is not None}
+POOLING_LAYERS = {op: getattr(layers, kind) for op, kind in POOLED_BY.items()}
+CONCATENATED = {ops: name for name, ops in POOLINGS.items() if len(ops) > 1}  # ("max", "mean") -> "max_mean"
 
 
 def _pooling_spec(layer: keras.layers.Layer) -> dict | None:
@@ -160,9 +164,21 @@ def export_weights(model: keras.Model, path: Path, preprocessing: dict[str, Any]
     specs: list[dict] = []
     arrays: dict[str, np.ndarray] = {}
     masked = False  # Embedding(mask_zero=True) upstream: the recurrent layers skip padding
+    pooled: list[str] = []  # poolings of the same sequence, waiting for the layer that reads them
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer | keras.layers.Dropout):
             continue  # the identity at inference (SpatialDropout1D is a Dropout too)
+        if (pooling := _pooling_spec(layer)) is not None:
+            pooled.append(pooling["op"])
+            continue
+        if isinstance(layer, keras.layers.Concatenate) and tuple(pooled) in CONCATENATED and layer.axis == -1:
+            specs.append({"type": "pooling", "op": CONCATENATED[tuple(pooled)]})
+            pooled = []
+            continue
+        if len(pooled) == 1:  # one pooling, which this layer reads
+            specs.append({"type": "pooling", "op": pooled.pop()})
+        elif pooled:
+            raise PipelineError(f"layer {layer.name}: no NumPy forward pass for poolings {pooled} not concatenated")
         name = str(len(specs))
         if isinstance(layer, keras.layers.Embedding):
             masked = layer.mask_zero
@@ -181,8 +197,6 @@ def export_weights(model: keras.Model, path: Path, preprocessing: dict[str, Any]
         elif isinstance(layer, keras.layers.Dense) and layer.use_bias:
             spec = {"type": "dense", "activation": keras.activations.serialize(layer.activation)}
             parts = {name: layer}
-        elif (pooling := _pooling_spec(layer)) is not None:
-            spec, parts = pooling, {}
         else:
             raise PipelineError(f"layer {layer.name}: no NumPy forward pass for a {type(layer).__name__}")
         for key in ("activation", "recurrent_activation"):

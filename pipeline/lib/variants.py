@@ -19,6 +19,7 @@ CELLS = {
     "gru": Cell("GRU", gates=3, second_bias=True),  # update, reset, candidate
 }
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}  # -> keras.optimizers class
-# What the dense head reads of the last recurrent layer: its last state, or the max or mean over
-# time of its outputs (-> keras.layers class, None: the layer's own last output).
-POOLINGS = {"last": None, "max": "GlobalMaxPooling1D", "mean": "GlobalAveragePooling1D"}
+# What the dense head reads of the last recurrent layer: its last state (no pooling), or its outputs
+# pooled over time, by one pooling or by two side by side (concatenated).
+POOLED_BY = {"max": "GlobalMaxPooling1D", "mean": "GlobalAveragePooling1D"}  # -> keras.layers class
+POOLINGS = {"last": (), "max": ("max",), "mean": ("mean",), "max_mean": ("max", "mean")}
