@@ -123,12 +123,16 @@ def main() -> None:
             log.warning("line %d is blank: not classified", line)
             print("-\t-\t")
             continue
+        flat = printable(" ".join(review.split()))  # one line per review, whatever its tabs and newlines
+        preview = flat if len(flat) <= 60 else flat[:57] + "..."
+        if np.isnan(probability):  # masking and mean pooling: no known word, no step to average
+            log.warning("line %d: no word of it is in the vocabulary: not classified", line)
+            print(f"-\t-\t{preview}")
+            continue
         label = NAMES[int(probability >= threshold)]
         if words < FEW_WORDS:
             log.warning("line %d: only %d word(s) in the vocabulary; the label means little", line, words)
             label += "?"
-        flat = printable(" ".join(review.split()))  # one line per review, whatever its tabs and newlines
-        preview = flat if len(flat) <= 60 else flat[:57] + "..."
         print(f"{label}\t{probability:.4f}\t{preview}")
 
 

@@ -23,11 +23,16 @@ VOCAB = ["the", "film", "great", "awful", "plot", "was"]
 
 @pytest.fixture
 def model_repo(tmp_path: Path) -> Path:
+    return make_model_repo(tmp_path)
+
+
+def make_model_repo(tmp_path: Path, **options: object) -> Path:
     """A working directory with params, a vocabulary, an (untrained) model of the tiny shape, saved
     as train saves it (the .keras file and the weights predict reads, with their preprocessing), and
     the dvc.lock of an evaluate run at threshold 0.5."""
     params = tiny_params(tmp_path / "unused.tar.gz")
     params["model"].update(cell="lstm", bidirectional=True)  # the CLI test below covers a gated, two-way model
+    params["model"].update(options)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     (tmp_path / paths.VOCAB).parent.mkdir(parents=True)
     (tmp_path / paths.VOCAB).write_text(json.dumps({"num_words": 50, "words": VOCAB}))
@@ -80,6 +85,15 @@ def test_few_known_words_are_flagged(model_repo: Path) -> None:
     assert labels[0].endswith("?") and not labels[1].endswith("?")
     assert "line 1: only 0 word(s) in the vocabulary; the label means little" in result.stderr.decode()
     assert "line 2" not in result.stderr.decode()
+
+
+def test_a_review_a_mean_over_no_step_cannot_classify_is_not_classified(tmp_path: Path) -> None:
+    """Masking with mean pooling: a review with no known word has no step to average (NaN, as in Keras)."""
+    repo = make_model_repo(tmp_path, mask_padding=True, pooling="max_mean", unroll=False)
+    result = predict(repo, stdin="東京 wow\nthe film great\n")
+    rows = [line.split("\t") for line in result.stdout.decode().splitlines()]
+    assert rows[0] == ["-", "-", "東京 wow"] and rows[1][0] in ("positive", "negative")
+    assert "line 1: no word of it is in the vocabulary: not classified" in result.stderr.decode()
 
 
 def test_undecodable_bytes_are_warned_about(model_repo: Path) -> None:
