@@ -52,7 +52,8 @@ def over_seeds(record: dict) -> str:
 
 def seed_results() -> str:
     """Test accuracy over seeds: the committed params (reports/seeds.json), the study's best
-    configuration (reports/study/summary.json) and the baseline, which has no seed."""
+    configuration (reports/study/summary.json), the moonshot (reports/moonshot.json) and the
+    baseline, which has no seed."""
     from tools import study
 
     def row(label: str, command: str, record: dict) -> str:
@@ -69,9 +70,8 @@ def seed_results() -> str:
         best = max(json.loads(summary.read_text()), key=lambda entry: entry["mean"])
         keys = assignments(best["params"])
         lines.append(row(f"RNN, the study's best ({keys})", "make study", best))
-    moonshot = ROOT / "reports" / "moonshot.json"
-    if moonshot.exists():
-        (record,) = json.loads(moonshot.read_text())
+    if (ROOT / "reports" / "moonshot.json").exists():
+        record = moonshot_record()
         lines.append(row(f"RNN, the moonshot ({assignments(record['params'])})", record["command"], record))
     baseline = json.loads((ROOT / "reports" / "baseline_metrics.json").read_text())
     lines.append(
@@ -123,9 +123,30 @@ def study_parameters() -> str:
     return "\n".join(lines)
 
 
+def moonshot_record() -> dict:
+    (record,) = json.loads((ROOT / "reports" / "moonshot.json").read_text())
+    return record
+
+
+def moonshot_results() -> str:
+    """The moonshot over its seeds against the baseline, with its epochs and wall times (reports/moonshot.json)."""
+    record = moonshot_record()
+    seeds = ", ".join(str(seed) for seed in record["seeds"])
+    minutes = ", ".join(f"{seconds / 60:.1f}" if seconds else "-" for seconds in record["wall_seconds"])
+    gain = record["mean"] - record["baseline_accuracy"]
+    return "\n".join(
+        [
+            "| seeds | test accuracy per seed | mean ± sd | baseline | mean - baseline | parameters | minutes |",
+            "|---|---|---|---|---|---|---|",
+            f"| {seeds} | {over_seeds(record)} | {record['baseline_accuracy']:.4f} | {gain:+.4f} "
+            f"| {record['parameters']:,} | {minutes} |",
+        ]
+    )
+
+
 def moonshot_answers() -> str:
     """The moonshot's first seed and the committed model on hand-written reviews (reports/moonshot.json)."""
-    (record,) = json.loads((ROOT / "reports" / "moonshot.json").read_text())
+    record = moonshot_record()
     seed = record["seeds"][0]
     lines = [f"| review | moonshot (seed {seed}) | committed params.yaml |", "|---|---|---|"]
     for e in record["examples"]:
@@ -144,6 +165,7 @@ def generators() -> dict[str, Callable[[], str]]:
         "seed-results": seed_results,
         "study-results": study_results,
         "study-parameters": study_parameters,
+        "moonshot-results": moonshot_results,
         "moonshot-answers": moonshot_answers,
     }
 
