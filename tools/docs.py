@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks import report
+from pipeline.lib import paths
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -70,7 +71,7 @@ def seed_results() -> str:
         best = max(json.loads(summary.read_text()), key=lambda entry: entry["mean"])
         keys = assignments(best["params"])
         lines.append(row(f"RNN, the study's best ({keys})", "make study", best))
-    if (ROOT / "reports" / "moonshot.json").exists():
+    if (ROOT / paths.MOONSHOT).exists():
         record = moonshot_record()
         lines.append(row(f"RNN, the moonshot ({assignments(record['params'])})", record["command"], record))
     baseline = json.loads((ROOT / "reports" / "baseline_metrics.json").read_text())
@@ -124,7 +125,7 @@ def study_parameters() -> str:
 
 
 def moonshot_record() -> dict:
-    (record,) = json.loads((ROOT / "reports" / "moonshot.json").read_text())
+    (record,) = json.loads((ROOT / paths.MOONSHOT).read_text())
     return record
 
 

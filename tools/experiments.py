@@ -20,7 +20,7 @@ from pathlib import Path
 import dvc.api
 import yaml
 
-from pipeline.compare import flatten
+from pipeline.compare import SEED, configuration, flatten
 from pipeline.lib import paths
 from pipeline.lib.files import write_json  # aside, then renamed: an interrupted run keeps the old log
 
@@ -143,3 +143,16 @@ def noise_record(name: str, params: dict, config: dict, seeds: list[int], accura
         "mean": round(statistics.fmean(accuracies), 6),
         "sd": round(sd, 6),
     }
+
+
+def seed_record(name: str, runs: list[dict], base: dict[str, object]) -> dict:
+    """The noise record of one configuration's runs (records of run_all, one per seed): its params
+    are the keys that differ from `base` (params.yaml, flattened), but the seed."""
+    flat = runs[0]["params"]
+    return noise_record(
+        name,
+        {k: v for k, v in flat.items() if k != SEED and base.get(k) != v},
+        configuration(flat),
+        [run["params"][SEED] for run in runs],
+        [run["accuracy"] for run in runs],
+    )

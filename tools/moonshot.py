@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 import dvc.api
-import numpy as np
 import yaml
 
 from pipeline import compare
@@ -65,7 +64,7 @@ def answers(weights: bytes, reviews: list[str]) -> list[float]:
         path.write_bytes(weights)
         spec, arrays = inference.load(path)
     proba, _ = predict_proba(spec, arrays, reviews)
-    return [round(float(p), 4) for p in np.asarray(proba)]
+    return [round(float(p), 4) for p in proba]
 
 
 def model_bytes(repo: Path, rev: str) -> bytes:
@@ -84,14 +83,7 @@ def main() -> None:
     names = [f"moonshot-s{seed}" for seed in seeds]
     runs = [(name, {**keys, compare.SEED: seed}) for name, seed in zip(names, seeds, strict=True)]
     records = experiments.run_all(repo, runs, LOG, base)
-    flat = records[0]["params"]
-    record = experiments.noise_record(
-        "moonshot",
-        {k: v for k, v in flat.items() if k != compare.SEED and base.get(k) != v},
-        compare.configuration(flat),
-        seeds,
-        [r["accuracy"] for r in records],
-    )
+    record = experiments.seed_record("moonshot", records, base)
     first = experiments.exp_ref(repo, names[0])
     moonshot, committed = answers(model_bytes(repo, first), EXAMPLES), answers(model_bytes(repo, "HEAD"), EXAMPLES)
     record.update(

@@ -60,13 +60,7 @@ def summarise(configs: dict[str, dict], seeds: list[int], records: list[dict], b
     for name, keys in configs.items():
         runs = [by_name[run_name(name, seed)] for seed in seeds]
         flat = runs[0]["params"]
-        entry = experiments.noise_record(
-            name,
-            {k: v for k, v in flat.items() if k != compare.SEED and base.get(k) != v},
-            compare.configuration(flat),
-            seeds,
-            [r["accuracy"] for r in runs],
-        )
+        entry = experiments.seed_record(name, runs, base)
         times = [r["wall_seconds"] for r in runs if r["wall_seconds"] is not None]
         entry.update(
             keys=keys,
