@@ -25,7 +25,7 @@ import numpy as np
 from pipeline.lib.cli import PipelineError
 from pipeline.lib.files import load_npz
 from pipeline.lib.model_format import SPEC
-from pipeline.lib.variants import CELLS
+from pipeline.lib.variants import CELLS, POOLINGS
 
 BATCH = 250  # reviews per pass: each step's arrays stay in the CPU cache (4x faster than 1000)
 
@@ -109,7 +109,7 @@ def _forward(spec: dict, weights: dict[str, np.ndarray], tokens: np.ndarray) -> 
             backward = _recurrent(layer, weights, f"{name}/backward", x[:, ::-1], backward_mask)
             x = np.concatenate([forward, backward[:, ::-1] if layer["return_sequences"] else backward], axis=-1)
         elif layer["type"] == "pooling":
-            x = np.concatenate([_pool(op, x, mask) for op in layer["op"].split("_")], axis=-1)
+            x = np.concatenate([_pool(op, x, mask) for op in POOLINGS[layer["op"]]], axis=-1)
         else:  # dense
             x = ACTIVATIONS[layer["activation"]](x @ weights[f"{name}/kernel"] + weights[f"{name}/bias"])
         if layer["type"] in ("pooling", "dense") or not layer.get("return_sequences", True):
