@@ -178,7 +178,9 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
         if settings["early_stopping_patience"]:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=settings["early_stopping_patience"], restore_best_weights=True
+                    monitor=settings["early_stopping_monitor"],
+                    patience=settings["early_stopping_patience"],
+                    restore_best_weights=True,
                 )
             )
         started = time.perf_counter()

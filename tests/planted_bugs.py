@@ -176,7 +176,7 @@ BUGS = [
     Bug(
         "train: early stopping watches the training loss",
         "pipeline/train.py",
-        'monitor="val_loss"',
+        'monitor=settings["early_stopping_monitor"]',
         'monitor="loss"',
         ("tests/test_early_stopping.py",),
     ),
@@ -231,6 +231,7 @@ KEY_TESTS = {
         "tests/test_reports.py::test_the_training_report_is_the_saved_models[train.seed]",
     ),
     "train.early_stopping_patience": ("tests/test_early_stopping.py",),
+    "train.early_stopping_monitor": ("tests/test_early_stopping.py",),
     **{
         key: (f"tests/test_leakage.py::test_the_baseline_is_fitted_on_the_training_split_alone[{key}]",)
         for key in ("baseline.max_features", "baseline.ngram_max", "baseline.C")

@@ -1,8 +1,10 @@
 """Early stopping where it matters: on noise the training loss keeps falling while the validation
-loss rises, so train.early_stopping_patience must stop on the validation loss, after `patience`
-worse epochs, and save the best epoch's weights."""
+loss rises, so train.early_stopping_patience must stop on the validation loss (or, with
+train.early_stopping_monitor, the validation accuracy), after `patience` epochs without a better
+value, and save the best epoch's weights."""
 
 import csv
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -14,19 +16,21 @@ from pipeline.lib.files import load_npz
 from pipeline.train import split_validation
 
 
-def curve(repo: Path, split: str) -> list[float]:
-    """The loss per epoch that DVCLive logged ("train" or "eval")."""
-    with (repo / f"reports/train/plots/metrics/{split}/loss.tsv").open() as f:
-        return [float(row["loss"]) for row in csv.DictReader(f, delimiter="\t")]
+def curve(repo: Path, split: str, metric: str = "loss") -> list[float]:
+    """The loss or accuracy per epoch that DVCLive logged ("train" or "eval")."""
+    with (repo / f"reports/train/plots/metrics/{split}/{metric}.tsv").open() as f:
+        return [float(row[metric]) for row in csv.DictReader(f, delimiter="\t")]
 
 
-def validation_loss(repo: Path) -> float:
-    """The saved model's loss on the validation rows that training held out."""
+def validation_scores(repo: Path) -> tuple[float, float]:
+    """The saved model's loss and accuracy on the validation rows that training held out."""
     settings = read_params(repo)["train"]
     data = load_npz(repo / "data/padded/train.npz")
     _, x_val, _, y_val = split_validation(data["x"], data["y"], settings["validation_split"], settings["seed"])
     model = keras.saving.load_model(repo / "models/model.keras", compile=False)
-    return float(np.mean(keras.losses.binary_crossentropy(y_val[:, None].astype("float32"), model(x_val))))
+    proba = np.asarray(model(x_val))[:, 0]
+    loss = keras.losses.binary_crossentropy(y_val[:, None].astype("float32"), proba[:, None])
+    return float(np.mean(loss)), float(np.mean((proba > 0.5) == y_val))  # Keras' BinaryAccuracy: > 0.5
 
 
 def test_the_losses_part_ways_on_noise(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -55,5 +59,20 @@ def test_early_stopping_stops_on_the_validation_loss_and_keeps_the_best_epoch(
     assert all(loss < train[best] for loss in train[best + 1 :])
     # The same epochs as the run without early stopping, as far as they go.
     assert (train, val) == (curve(full, "train")[: len(train)], curve(full, "eval")[: len(val)])
-    assert validation_loss(stopped.path) == pytest.approx(val[best], rel=1e-5)  # the best epoch's weights
-    assert validation_loss(full) == pytest.approx(curve(full, "eval")[-1], rel=1e-5)  # no stopping, no restoring
+    assert validation_scores(stopped.path)[0] == pytest.approx(val[best], rel=1e-5)  # the best epoch's weights
+    assert validation_scores(full)[0] == pytest.approx(curve(full, "eval")[-1], rel=1e-5)  # no stopping, no restoring
+
+
+def test_early_stopping_on_the_validation_accuracy_keeps_its_first_best_epoch(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    stopped = key_workspace(tmp_path_factory, "train.early_stopping_monitor")
+    assert stopped.returncode == 0, stopped.stderr[-3000:]
+    settings = read_params(stopped.path)["train"]
+    assert settings["early_stopping_monitor"] == "val_accuracy"
+    accuracy, loss = curve(stopped.path, "eval", "accuracy"), curve(stopped.path, "eval")
+    best = int(np.argmax(accuracy))  # the first of equal bests: a tie is no improvement
+    assert len(accuracy) == best + 1 + settings["early_stopping_patience"] < settings["epochs"]
+    # The validation loss still fell every epoch: watching it would not have stopped here.
+    assert all(later < earlier for earlier, later in itertools.pairwise(loss))
+    assert validation_scores(stopped.path)[1] == pytest.approx(accuracy[best], abs=1e-6)

@@ -38,6 +38,7 @@ _TUTORIAL = {
         "validation_split": 0.2,
         "seed": 42,
         "early_stopping_patience": 0,
+        "early_stopping_monitor": "val_loss",
         "distribute": "none",
         "workers": 1,
     },

@@ -18,6 +18,7 @@ from pipeline.lib.variants import CELLS, OPTIMIZERS, POOLINGS
 
 SIDES = ("pre", "post")
 STRATEGIES = ("none", "mirrored", "multi_worker")
+MONITORS = ("val_loss", "val_accuracy")  # what early stopping watches: the loss falls, the accuracy rises
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ def schema() -> dict[str, dict[str, Rule]]:
             "validation_split": number(0, 1),
             "seed": integer(0, SEEDS),
             "early_stopping_patience": integer(0, 10_000),
+            "early_stopping_monitor": one_of(MONITORS),
             "distribute": one_of(STRATEGIES),
             "workers": integer(1, 256),
         },
