@@ -79,7 +79,7 @@ def best(summary: list[dict]) -> dict:
 
 def figure(grid_summary: list[dict], variants: list[dict], maxlens: tuple[int, ...], path: Path) -> None:
     """Mean test accuracy (error bars: sd over seeds) against maxlen, a line per cell; variants as points."""
-    fig = figures.new(7.5, 4.5)
+    fig = figures.new(9.5, 4.5)
     ax = fig.add_subplot()
     for cell in CELLS:
         entries = [e for e in grid_summary if e["keys"]["model.cell"] == cell]
@@ -94,7 +94,7 @@ def figure(grid_summary: list[dict], variants: list[dict], maxlens: tuple[int, .
     ax.set_ylabel("test accuracy (mean ± sd over seeds)")
     ax.set_title("IMDb test accuracy by cell and sequence length")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the axes: inside, it hid error bars
     figures.save(fig, path)
 
 
