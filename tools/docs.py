@@ -145,6 +145,20 @@ def moonshot_results() -> str:
     )
 
 
+def moonshot_command() -> str:
+    """The moonshot's first seed as one `dvc exp run`: its keys as reports/moonshot.json records them."""
+    record = moonshot_record()
+    settings = {**record["params"], "train.seed": record["seeds"][0]}
+    flags = [f"-S {key}={str(value).lower() if isinstance(value, bool) else value}" for key, value in settings.items()]
+    lines, line = [], "dvc exp run"
+    for flag in flags:
+        if len(line) + len(flag) > 95:
+            lines.append(line + " \\")
+            line = " "
+        line += " " + flag
+    return "\n".join(["```bash", *lines, line, "```"])
+
+
 def moonshot_answers() -> str:
     """The moonshot's first seed and the committed model on hand-written reviews (reports/moonshot.json)."""
     record = moonshot_record()
@@ -167,6 +181,7 @@ def generators() -> dict[str, Callable[[], str]]:
         "study-results": study_results,
         "study-parameters": study_parameters,
         "moonshot-results": moonshot_results,
+        "moonshot-command": moonshot_command,
         "moonshot-answers": moonshot_answers,
     }
 
