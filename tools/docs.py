@@ -89,9 +89,13 @@ def params_allowed() -> str:
     return "\n".join(["| key | allowed |", "|---|---|", *rows])
 
 
+def assignment(key: str, value: object) -> str:
+    """A key as `dvc exp run -S` takes it: `model.bidirectional=true`, not Python's True."""
+    return f"{key}={json.dumps(value) if isinstance(value, bool) else value}"
+
+
 def assignments(keys: dict) -> str:
-    """Keys as `dvc exp run -S` takes them: `model.bidirectional=true`, not Python's True."""
-    return " ".join(f"`{key}={json.dumps(value) if isinstance(value, bool) else value}`" for key, value in keys.items())
+    return " ".join(f"`{assignment(key, value)}`" for key, value in keys.items())
 
 
 def study_results() -> str:
@@ -149,7 +153,7 @@ def moonshot_command() -> str:
     """The moonshot's first seed as one `dvc exp run`: its keys as reports/moonshot.json records them."""
     record = moonshot_record()
     settings = {**record["params"], "train.seed": record["seeds"][0]}
-    flags = [f"-S {key}={str(value).lower() if isinstance(value, bool) else value}" for key, value in settings.items()]
+    flags = [f"-S {assignment(key, value)}" for key, value in settings.items()]
     lines, line = [], "dvc exp run"
     for flag in flags:
         if len(line) + len(flag) > 95:
