@@ -28,7 +28,7 @@ from scmrepo.exceptions import SCMError
 
 from pipeline.lib import history_figure, multi_worker, params, paths, vocabulary
 from pipeline.lib.cli import PipelineError, run
-from pipeline.lib.files import atomic_path, map_npz, require, write_json, write_text
+from pipeline.lib.files import atomic_path, load_npz, map_npz, require, write_json, write_text
 from pipeline.lib.model import build_model, export_weights, recurrent_checks, save_model
 from pipeline.lib.variants import OPTIMIZERS
 
@@ -131,6 +131,21 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -
     return x[train_rows], x[test_rows], y[train_rows], y[test_rows]
 
 
+def start_embedding(model: keras.Model, vectors: np.ndarray) -> None:
+    """The embed stage's vectors as the Embedding layer's first weights, after Keras drew its random
+    ones (so the other layers' draws stay those of a random start); none: the random start stays."""
+    if not vectors.size:
+        return
+    layer = model.get_layer("embedding")
+    expected = tuple(layer.embeddings.shape)
+    if vectors.shape != expected:
+        raise PipelineError(
+            f"{paths.EMBEDDING}: vectors of shape {vectors.shape}, the embedding needs {expected};"
+            " run `dvc repro embed`"
+        )
+    layer.set_weights([vectors])
+
+
 def start_live(model: keras.Model, folder: Path) -> Live:
     try:
         live = Live(str(folder), dvcyaml=False, save_dvc_exp=False)
@@ -166,6 +181,7 @@ def train(p: dict, cluster: multi_worker.Cluster | None = None) -> None:
     chief = cluster is None or cluster.chief
     with strategy.scope():
         model = build_model(p["encode"]["num_words"], data["x"].shape[1], config)
+        start_embedding(model, load_npz(require(paths.EMBEDDING))["vectors"])
         compile_model(model, settings)
     summary = summary_text(model, config)
     print(summary)

@@ -217,13 +217,15 @@ READERS = {
     "pipeline/prepare.py": ("prepare",),
     "pipeline/encode.py": ("encode",),
     "pipeline/pad.py": ("pad",),
+    "pipeline/embed.py": ("embed",),
     "pipeline/train.py": ("train",),
     "pipeline/lib/model.py": ("train",),
     "pipeline/evaluate.py": ("evaluate",),
     "pipeline/baseline.py": ("baseline",),
     "pipeline/predict.py": ("predict",),
 }
-FITTING = ("pipeline/encode.py", "pipeline/train.py", "pipeline/baseline.py")  # what is fitted on the training split
+# What is fitted on the training split.
+FITTING = ("pipeline/encode.py", "pipeline/embed.py", "pipeline/train.py", "pipeline/baseline.py")
 # Keys with more than one use in a stage, each use with its own test beside the row's.
 KEY_TESTS = {
     "train.seed": (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cmd
-from pipelines import ancestors, dag, dvc_yaml, output_files, owner, stage_outputs, workspace
+from pipelines import ancestors, built, dag, dvc_yaml, output_files, owner, stage_outputs, workspace
 
 STAGES = list(dvc_yaml()["stages"])
 
@@ -29,6 +29,7 @@ def test_each_stage_comes_after_the_stages_whose_outputs_it_reads() -> None:
     line = ["download", "prepare", "encode", "pad", "train", "evaluate"]
     for before, after in itertools.pairwise(line):
         assert before in ancestors(graph, after), (before, after)
+    assert {"download", "encode"} <= graph["embed"] and "embed" in graph["train"]
     assert {"train", "pad", "prepare"} <= graph["evaluate"]
     assert "prepare" in graph["baseline"] and "train" not in ancestors(graph, "baseline")
 
@@ -52,7 +53,7 @@ def test_a_stage_needs_only_its_declared_deps(
     """Every other stage's output removed, the stage's command gives the bytes of the full run:
     it reads nothing that dvc.yaml does not order before it (nor anything of the test split
     that training does not list)."""
-    base = workspace(tmp_path_factory, "base").path
+    base = (built(tmp_path_factory, "embed.init") if stage == "embed" else workspace(tmp_path_factory, "base")).path
     repo = tmp_path / "repo"
     shutil.copytree(base, repo, symlinks=True)
     kept = declared_deps(stage)

@@ -250,7 +250,7 @@ def test_stage_exits_with_one_line_and_no_traceback(tmp_path: Path) -> None:
 
 def test_the_check_stage_records_what_every_key_allows() -> None:
     described = params.describe()
-    assert len(described) == 40 and list(described)[:2] == ["data.url", "data.sha256"]
+    assert len(described) == 43 and list(described)[:2] == ["data.url", "data.sha256"]
     assert {key: described[key] for key in ("data.timeout", "model.embedding_dropout", "train.distribute")} == {
         "data.timeout": "a number in (0, 3600]",
         "model.embedding_dropout": "a number in [0, 1)",

@@ -9,7 +9,7 @@ import yaml
 from conftest import dvc, ran, run_cmd
 
 METRIC_KEYS = {"accuracy", "loss", "precision", "recall", "f1", "roc_auc"}
-STAGES = ["check", "download", "prepare", "encode", "pad", "train", "evaluate", "baseline"]
+STAGES = ["check", "download", "prepare", "encode", "embed", "pad", "train", "evaluate", "baseline"]
 
 
 def test_repro_builds_everything_then_caches(dvc_repo: Path) -> None:

@@ -166,7 +166,7 @@ class TestDataKeys:
 
 
 class TestModelKeys:
-    @pytest.mark.parametrize("key", keys("model"))
+    @pytest.mark.parametrize("key", keys("embed", "model"))
     def test_a_change_reaches_exactly_its_row(self, tmp_path_factory: pytest.TempPathFactory, key: str) -> None:
         assert_reaches(tmp_path_factory, key)
 

@@ -15,6 +15,7 @@ _TUTORIAL = {
     "prepare": {"reviews_per_split": 25000},
     "encode": {"num_words": 2000},
     "pad": {"maxlen": 100, "padding": "pre", "truncating": "pre"},
+    "embed": {"init": "random", "window": 5, "epochs": 5},
     "model": {
         "cell": "simple_rnn",
         "bidirectional": False,

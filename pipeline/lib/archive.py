@@ -28,6 +28,7 @@ from pipeline.lib.labels import FOLDERS
 log = logging.getLogger("archive")
 
 REVIEW_NAME = re.compile(rf"aclImdb/(train|test)/({'|'.join(FOLDERS)})/(\d+)_(\d+)\.txt")
+UNLABELLED_NAME = re.compile(r"aclImdb/train/unsup/\d+_0\.txt")  # 50,000 reviews without a rating
 BLOCK = 512
 REGULAR = (b"0", b"\x00", b"7")  # typeflags of regular files
 
@@ -108,15 +109,16 @@ def iter_members(stream: BinaryIO) -> Iterator[tuple[str, bool, int]]:
         stream.read(padded - size)
 
 
-def iter_reviews(archive: Path) -> Iterator[Review]:
-    """Yield the labelled reviews (train/test, pos/neg) in archive order; skip everything else."""
+def _iter_matching(archive: Path, pattern: re.Pattern) -> Iterator[tuple[re.Match, bytes]]:
+    """Yield (name match, contents) of the regular files whose names `pattern` matches, in archive
+    order; read the rest to the end, so gzip checks its length and CRC."""
     try:
         # ISA-L's gzip inflates 3-4x faster than zlib's (0.25 s against 0.9 s for IMDb), to the
         # same bytes; a C-level buffer in front of it, whose Python read() costs more than the
         # bytes it returns for the 3 small reads per member (header, data, padding).
         with igzip.open(archive, "rb") as unzipped, io.BufferedReader(unzipped, buffer_size=1 << 20) as stream:
             for name, regular, size in iter_members(stream):
-                match = REVIEW_NAME.fullmatch(name) if regular else None
+                match = pattern.fullmatch(name) if regular else None
                 if match is None:
                     if ".." in name.split("/") or name.startswith("/"):
                         log.warning("%s: ignoring unsafe member name %r", archive, name)
@@ -125,14 +127,26 @@ def iter_reviews(archive: Path) -> Iterator[Review]:
                 data = stream.read(size)
                 if len(data) < size:
                     raise NotATar(f"{name} is cut short")
-                split, folder, review_id, stars = match.groups()
-                yield Review(name, split, FOLDERS.index(folder), int(review_id), int(stars), data)
-            while stream.read(1 << 20):  # to the end, so gzip checks its length and CRC
+                yield match, data
+            while stream.read(1 << 20):
                 pass
     except FileNotFoundError:
         raise PipelineError(f"{archive}: not found; run `dvc repro download`") from None
     except (NotATar, EOFError, gzip.BadGzipFile, zlib.error, isal_zlib.error, OSError, ValueError) as error:
         raise PipelineError(f"{archive}: not a readable .tar.gz archive ({error or type(error).__name__})") from None
+
+
+def iter_reviews(archive: Path) -> Iterator[Review]:
+    """Yield the labelled reviews (train/test, pos/neg) in archive order; skip everything else."""
+    for match, data in _iter_matching(archive, REVIEW_NAME):
+        split, folder, review_id, stars = match.groups()
+        yield Review(match.group(0), split, FOLDERS.index(folder), int(review_id), int(stars), data)
+
+
+def iter_unlabelled(archive: Path) -> Iterator[tuple[str, bytes]]:
+    """Yield (name, contents) of the unlabelled training reviews (train/unsup) in archive order."""
+    for match, data in _iter_matching(archive, UNLABELLED_NAME):
+        yield match.group(0), data
 
 
 def reviews_digest(archive: Path) -> str:

@@ -18,6 +18,7 @@ from pipeline.lib.variants import CELLS, OPTIMIZERS, POOLINGS
 
 SIDES = ("pre", "post")
 STRATEGIES = ("none", "mirrored", "multi_worker")
+INITS = ("random", "word2vec")  # how the Embedding layer's weights start (the embed stage)
 MONITORS = ("val_loss", "val_accuracy")  # what early stopping watches: the loss falls, the accuracy rises
 
 
@@ -103,6 +104,7 @@ def schema() -> dict[str, dict[str, Rule]]:
         "prepare": {"reviews_per_split": integer(0, 10_000_000)},
         "encode": {"num_words": integer(2, 10_000_000)},
         "pad": {"maxlen": integer(1, MAX_MAXLEN), "padding": one_of(SIDES), "truncating": one_of(SIDES)},
+        "embed": {"init": one_of(INITS), "window": integer(1, 100), "epochs": integer(1, 1_000)},
         "model": {
             "cell": one_of(tuple(CELLS)),
             "bidirectional": boolean(),

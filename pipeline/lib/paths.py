@@ -14,6 +14,7 @@ PREPARED = Path("data/prepared")
 ENCODED = Path("data/encoded")
 PADDED = Path("data/padded")
 VOCAB = ENCODED / "vocab.json"
+EMBEDDING = Path("data/embedding.npz")  # embed: the vectors the Embedding layer starts from (none: random)
 
 MODEL = Path("models/model.keras")
 MODEL_WEIGHTS = Path("models/model.npz")  # the same weights for inference.py's NumPy forward pass
