@@ -25,8 +25,10 @@ from tools import experiments
 
 # What the study's best (GRU, maxlen 800) lacked, from the references with small vocabularies: both
 # directions, masking of the padding, max and mean pooling over time, spatial dropout on the
-# embeddings; with early stopping, as in the study, on the validation accuracy (docs/study.md#the-moonshot).
+# embeddings; with early stopping, as in the study, on the validation accuracy; and an embedding that
+# starts from word2vec vectors of the unlabelled reviews (docs/study.md#the-moonshot).
 MOONSHOT = {
+    "embed.init": "word2vec",
     "pad.maxlen": 800,
     "model.cell": "gru",
     "model.bidirectional": True,
