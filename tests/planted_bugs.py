@@ -188,6 +188,30 @@ BUGS = [
         ("tests/test_early_stopping.py",),
     ),
     Bug(
+        "embed: OpenBLAS's kernels as the CPU picks them",
+        "pipeline/embed.py",
+        'os.environ["OPENBLAS_CORETYPE"] = "Haswell"',
+        "pass",
+        ("tests/test_embed.py::test_the_vectors_are_the_same_bytes_whatever_kernels_openblas_would_pick",),
+    ),
+    Bug(
+        "embed: each word gets the next word's vector",
+        "pipeline/embed.py",
+        "vectors[int(key)] = model.wv.vectors[index]",
+        "vectors[int(key) - 1] = model.wv.vectors[index]",
+        ("tests/test_embed.py",),
+    ),
+    Bug(
+        "train: the embedding keeps its random start whatever embed wrote",
+        "pipeline/train.py",
+        'start_embedding(model, load_npz(require(paths.EMBEDDING))["vectors"])',
+        "load_npz(require(paths.EMBEDDING))",
+        (
+            "tests/test_sensitivity.py::TestModelKeys::test_a_change_reaches_exactly_its_row[embed.init]",
+            "tests/test_embed.py",
+        ),
+    ),
+    Bug(
         "predict: a review exactly at the threshold is negative",
         "pipeline/predict.py",
         "probability >= threshold",
