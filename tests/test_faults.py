@@ -86,6 +86,7 @@ def test_train_in_a_repository_without_commits_says_what_to_do(tmp_path: Path, t
     save_npz(tmp_path / "data/padded/train.npz", x=rng.integers(0, 50, (20, 20)), y=np.arange(20) % 2)
     (tmp_path / "data/encoded").mkdir(parents=True)
     (tmp_path / "data/encoded/vocab.json").write_text('{"num_words": 50, "words": ["film"]}')
+    save_npz(tmp_path / "data/embedding.npz", vectors=np.zeros((0, 8), np.float32))  # embed.init: random
     run_cmd(["git", "init", "-q"], tmp_path)
     result = run_cmd([sys.executable, "-m", "pipeline.train"], tmp_path, check=False, PYTHONPATH=str(ROOT))
     assert result.returncode == 1

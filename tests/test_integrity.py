@@ -128,7 +128,7 @@ def test_a_params_edit_during_a_stage_fails_it_and_records_nothing(repo: Path) -
     assert lock(repo)["train"] == before  # neither seed is paired with the model
     assert [out for out in TRAIN_OUTS if (repo / out).exists()] == []
     assert not up_to_date(repo)
-    assert ran(dvc(repo, "repro")) == ["check", "train", "evaluate"]  # the edit is trained with, and recorded
+    assert ran(dvc(repo, "repro")) == ["check", "embed", "train", "evaluate"]  # the edit is used, and recorded
     assert lock(repo)["train"]["params"]["params.yaml"]["train"]["seed"] == 45
 
 

@@ -108,7 +108,7 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Run:
         train__workers=2,
     )
     dvc(origin, "remote", "add", "-d", "local", str(root / "dvc-remote"))
-    dvc(origin, "repro", "pad")
+    dvc(origin, "repro", "pad", "embed")  # train's inputs, which docs/distributed.md has every worker pull
     run_cmd(["git", "add", "-A"], origin)
     run_cmd(["git", "commit", "-qm", "data for two workers"], origin)
     dvc(origin, "push")

@@ -81,7 +81,7 @@ def test_every_stage_is_restored_from_the_run_cache(clone: Path) -> None:
         shutil.rmtree(clone / folder)
     restored = dvc(clone, "repro")
     assert ran(restored) == []
-    assert restored.count("is cached - skipping run") == 8
+    assert restored.count("is cached - skipping run") == 9
     assert {path: md5(path) for path in outputs} == outputs
     assert "up to date" in dvc(clone, "status")
 
