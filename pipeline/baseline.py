@@ -17,6 +17,9 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import pipeline.lib.blas  # noqa: F401  first: NumPy and SciPy with OpenBLAS's kernels pinned
+
+# isort: split
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc

@@ -9,17 +9,17 @@ from 20,000 reviews; the vectors bring what 75,000 say about how words are used 
 corpus never holds are zeros.
 
 The same params give the same bytes: one worker thread (gensim's condition for a repeatable run),
-train.seed, and OpenBLAS's AVX2 kernels for gensim's dot products and updates (AVX-512's sum in
-another order), as pipeline/lib/backend.py pins oneDNN's for TensorFlow.
+train.seed, and OpenBLAS's AVX2 kernels for gensim's dot products and updates (pipeline/lib/blas.py).
 """
 
 import itertools
 import logging
-import os
-import platform
 from collections.abc import Iterator
 from pathlib import Path
 
+import pipeline.lib.blas  # noqa: F401  first: NumPy and SciPy with OpenBLAS's kernels pinned
+
+# isort: split
 import numpy as np
 
 from pipeline.lib import params, paths, vocabulary
@@ -76,8 +76,6 @@ def unlabelled_sequences(archive: Path, vocab: list[str], batch: int = BATCH_REV
 
 def word2vec(corpus: Sequences, dim: int, settings: dict, seed: int) -> np.ndarray:
     """Skip-gram with negative sampling over `corpus`: a (num_words, dim) float32 matrix."""
-    if platform.machine() in ("x86_64", "AMD64"):
-        os.environ["OPENBLAS_CORETYPE"] = "Haswell"  # read when scipy loads OpenBLAS, below
     from gensim.models import Word2Vec  # only here: a second of imports the default start skips
 
     logging.getLogger("gensim").setLevel(logging.WARNING)  # not a line per 10,000 words

@@ -1,9 +1,14 @@
 """baseline counts words in Arrow; its matrices must be scikit-learn's CountVectorizer's to the byte."""
 
 import re
+import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cmd
+from pipelines import workspace
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 
@@ -62,3 +67,18 @@ def assert_same(ours: sparse.csr_matrix, theirs: sparse.csr_matrix) -> None:
     for field in ("indptr", "indices", "data"):  # each row's order too: it orders the TF-IDF sums
         assert getattr(ours, field).dtype == getattr(theirs, field).dtype
         assert np.array_equal(getattr(ours, field), getattr(theirs, field)), field
+
+
+def test_the_probabilities_are_the_same_bytes_whatever_kernels_openblas_would_pick(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """OpenBLAS picks its kernels by CPU, and the logistic regression's last digits follow: AVX-512's
+    (SkylakeX, this machine's own) and AVX2's (Haswell) gave other probabilities here. The stage
+    pins one set (pipeline/lib/blas.py), so the environment's choice changes nothing."""
+    repo = tmp_path / "repo"
+    shutil.copytree(workspace(tmp_path_factory, "base").path, repo, symlinks=True)
+    scores = set()
+    for kernels in ("SkylakeX", "Haswell"):
+        run_cmd([sys.executable, "-m", "pipeline.baseline"], repo, OPENBLAS_CORETYPE=kernels)
+        scores.add((repo / "data/scores/baseline.csv").read_bytes())
+    assert len(scores) == 1

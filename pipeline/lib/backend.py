@@ -14,12 +14,12 @@ import contextlib
 import logging
 import os
 import platform
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
+from pipeline.lib import cpu
 from pipeline.lib.cli import debug_enabled
 
 PINNED = {
@@ -81,11 +81,8 @@ def portability_warning(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
     """Why this machine's numbers may differ from the committed ones, or None."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return f"this is a {platform.machine()} CPU: results are pinned for x86-64 and will differ from dvc.lock's"
-    try:
-        flags = re.search(r"^flags\s*:(.*)$", cpuinfo.read_text(), re.MULTILINE)
-    except OSError:
-        return None  # not Linux: no cheap way to tell, and every x86-64 CPU since 2015 has AVX2
-    if flags and "avx2" not in flags.group(1).split():
+    found = cpu.flags(cpuinfo)  # None: not Linux, no cheap way to tell; every x86-64 CPU since 2015 has AVX2
+    if found and "avx2" not in found:
         return "this CPU has no AVX2: oneDNN falls back to other kernels, so results will differ from dvc.lock's"
     return None
 
