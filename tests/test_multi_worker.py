@@ -46,9 +46,9 @@ def tf_config(ports: list[int], index: int) -> str:
 
 
 def clone(source: Path, target: Path) -> Path:
-    """A worker's setup: the same commit, and the data of every stage up to pad from the DVC remote."""
+    """A worker's setup: the same commit, and train's inputs from the DVC remote (docs/distributed.md)."""
     run_cmd(["git", "clone", "-q", str(source), str(target)], source.parent)
-    dvc(target, "pull", "--with-deps", "pad")
+    dvc(target, "pull", "--with-deps", "pad", "embed")
     return target
 
 
