@@ -444,8 +444,9 @@ def key_workspace(factory: pytest.TempPathFactory, key: str) -> Workspace:
             set_key(repo, name, value(repo, name) if callable(value) else value)
 
     built(factory, row.base)
-    # A key that train alone reads: evaluate's outputs may change anyway, so it need not re-run.
-    repro = ("repro", "train") if row.reads == ("train",) and row.effect != "elsewhere" else ("repro",)
+    # A key that only train and embed (train's input) read: evaluate's outputs may change anyway, so
+    # it need not re-run.
+    repro = ("repro", "train") if set(row.reads) <= {"embed", "train"} and row.effect != "elsewhere" else ("repro",)
     return workspace(factory, key, edit, parent=row.base, repro=repro)
 
 
